@@ -1,0 +1,21 @@
+namespace Stedi.Lakehouse.Ports;
+
+/// <summary>
+/// A request to recompute one partition of one published table. Equal items are interchangeable: a queue may
+/// coalesce items that have not started, never an item queued while the same partition is being recomputed
+/// (DESIGN.md §4, trap a).
+/// </summary>
+/// <param name="Table">Published table name, e.g. <c>accelerometer_trusted</c>.</param>
+/// <param name="Partition">Partition value, e.g. <c>2022-06-18-15</c> or <c>07</c>.</param>
+public sealed record RefreshWork(string Table, string Partition)
+{
+    /// <summary>The serialisation group: at most one recompute of a group runs at a time (SQS FIFO MessageGroupId).</summary>
+    public string GroupId => $"{Table}/{Partition}";
+}
+
+/// <summary>Queue of refresh work (SQS FIFO in production, in-process locally).</summary>
+public interface IWorkQueue
+{
+    /// <summary>Enqueues work. Must be called only after the state change that caused it has committed.</summary>
+    Task EnqueueAsync(IReadOnlyCollection<RefreshWork> work, CancellationToken ct = default);
+}
