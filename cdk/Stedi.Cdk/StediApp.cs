@@ -1,0 +1,42 @@
+using Amazon.CDK;
+
+namespace Stedi.Cdk;
+
+/// <summary>The three stacks of one stage.</summary>
+/// <param name="Storage">Buckets, queues, index table.</param>
+/// <param name="Catalog">Glue database and tables, Athena workgroup and named queries.</param>
+/// <param name="Ingestion">Functions, event source mappings, IAM, alarms.</param>
+public sealed record StediStacks(StorageStack Storage, CatalogStack Catalog, IngestionStack Ingestion);
+
+/// <summary>Builds the stacks into an app; shared by <c>Program</c> and the tests.</summary>
+public static class StediApp
+{
+    /// <summary>Adds the stacks of the stage named in the app's context.</summary>
+    /// <param name="app">The CDK app (its context holds the settings, see <see cref="StediConfig"/>).</param>
+    /// <param name="repoRoot">Repository root, for <c>src/Stedi.Functions</c>.</param>
+    public static StediStacks Build(App app, string repoRoot)
+    {
+        var config = StediConfig.FromContext(app);
+        var prefix = $"Stedi-{config.Stage}";
+        var tags = new Dictionary<string, string> { ["project"] = "stedi-lakehouse", ["stage"] = config.Stage };
+
+        var storage = new StorageStack(app, $"{prefix}-Storage", config, new StackProps
+        {
+            Description = "STEDI lakehouse: lake bucket, landing and refresh queues, index table",
+            Tags = tags,
+        });
+        var catalog = new CatalogStack(app, $"{prefix}-Catalog", config, storage.LakeBucket.BucketName, storage.AccessLogBucket, new StackProps
+        {
+            Description = "STEDI lakehouse: Glue tables from the domain schema, Athena workgroup and named queries",
+            Tags = tags,
+        });
+        var ingestion = new IngestionStack(app, $"{prefix}-Ingestion", config, storage, FunctionsCode.Create(config, repoRoot), new StackProps
+        {
+            Description = "STEDI lakehouse: ingest and refine functions, event source mappings, alarms",
+            Tags = tags,
+        });
+        // Refine registers partitions in tables the catalog stack creates.
+        ingestion.AddDependency(catalog);
+        return new StediStacks(storage, catalog, ingestion);
+    }
+}
