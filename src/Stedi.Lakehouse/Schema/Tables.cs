@@ -60,8 +60,13 @@ public static class Tables
     private static IReadOnlyList<Column> WithLine(IReadOnlyList<Column> cols) =>
         [.. cols, new Column(LineNumber, ColumnType.Int64, false, "1-based line of the record in its landing object")];
 
+    /// <summary>Staged-only customer column: the raw JSON text of shareWithResearchAsOfDate when present and not null (the rubric profile's consent test), else null.</summary>
+    public const string ConsentRaw = "consent_raw";
+
     /// <summary>Staged customers: every parsed landing record, one object per landing object and bucket.</summary>
-    public static readonly TableSchema StagedCustomer = new("customer", Zone.Staged, WithLine(CustomerColumns), EmailBucket, "every parsed customer landing record");
+    public static readonly TableSchema StagedCustomer = new("customer", Zone.Staged,
+        [.. WithLine(CustomerColumns), new Column(ConsentRaw, ColumnType.String, true, "raw shareWithResearchAsOfDate JSON when present and not null")],
+        EmailBucket, "every parsed customer landing record");
     /// <summary>Staged accelerometer readings, one object per landing object and hour.</summary>
     public static readonly TableSchema StagedAccelerometer = new("accelerometer", Zone.Staged, WithLine(AccelerometerColumns), ReadingHour, "every parsed accelerometer landing record");
     /// <summary>Staged Step Trainer readings, one object per landing object and hour.</summary>

@@ -1,0 +1,237 @@
+using System.IO.Compression;
+
+namespace Stedi.Lakehouse.Reading;
+
+/// <summary>One candidate record cut out of a landing object: the bytes of one top-level JSON value, or an error.</summary>
+/// <param name="Bytes">The record's UTF-8 bytes (one line, or several lines of a pretty-printed object).</param>
+/// <param name="LineNumber">1-based line where the record starts.</param>
+/// <param name="ByteOffset">0-based byte offset of that line in the (decompressed) object.</param>
+/// <param name="Error">Null for a candidate record; else a reason code (<see cref="ReasonCodes"/>) for text that is not one.</param>
+public readonly record struct ScannedRecord(ReadOnlyMemory<byte> Bytes, long LineNumber, long ByteOffset, string? Error);
+
+/// <summary>
+/// Cuts a landing object into records while streaming it: JSON lines, pretty-printed JSON objects spread over
+/// several lines, gzip detected from the content (magic bytes 1F 8B, never the file name), a leading UTF-8 BOM
+/// stripped. Memory is bounded by <see cref="MaxRecordBytes"/>, whatever the object's size. Text that is not a
+/// record (garbage, a truncated object, an over-long line) comes out as a <see cref="ScannedRecord"/> with an
+/// error so that it can be quarantined; the scanner resynchronises at the next line that is a complete object,
+/// so a bad line never swallows its good neighbours.
+/// </summary>
+public sealed class LandingScanner
+{
+    /// <summary>Largest record accepted, in bytes (1 MiB); longer text is reported as <see cref="ReasonCodes.RecordTooLarge"/>.</summary>
+    public const int MaxRecordBytes = 1 << 20;
+
+    /// <summary>Whether the object was gzip-compressed (detected from its first bytes).</summary>
+    public bool WasGzip { get; private set; }
+
+    /// <summary>Whether the object started with a UTF-8 byte order mark.</summary>
+    public bool HadBom { get; private set; }
+
+    /// <summary>Bytes of (decompressed) content read so far.</summary>
+    public long BytesRead { get; private set; }
+
+    /// <summary>Scans <paramref name="input"/> to its end. The stream is read forward only; it is not disposed.</summary>
+    public IEnumerable<ScannedRecord> Scan(Stream input)
+    {
+        var source = Decompress(input);
+        var lines = new LineReader(source);
+        var acc = new MemoryStream();
+        long accLine = 0, accOffset = 0;
+        var state = new DepthState();
+        var first = true;
+        while (lines.Next(out var line, out var lineNo, out var offset, out var tooLong))
+        {
+            if (first)
+            {
+                first = false;
+                if (line.Length >= 3 && line.Span[0] == 0xEF && line.Span[1] == 0xBB && line.Span[2] == 0xBF) { HadBom = true; line = line[3..]; offset += 3; }
+            }
+            BytesRead = lines.Position;
+            if (tooLong)
+            {
+                if (acc.Length > 0) { yield return new(acc.ToArray(), accLine, accOffset, ReasonCodes.TruncatedJson); acc.SetLength(0); state = default; }
+                yield return new(line.ToArray(), lineNo, offset, ReasonCodes.RecordTooLarge);
+                continue;
+            }
+            var trimmed = Trim(line.Span);
+            if (acc.Length == 0)
+            {
+                if (trimmed.IsEmpty) continue;
+                if (trimmed[0] != (byte)'{') { yield return new(line.ToArray(), lineNo, offset, ReasonCodes.InvalidJson); continue; }
+                state = default;
+                state.Feed(line.Span);
+                if (state.Depth == 0 || state.Broken) { yield return new(line.ToArray(), lineNo, offset, state.Broken ? ReasonCodes.InvalidJson : null); state = default; continue; }
+                acc.Write(line.Span); acc.WriteByte((byte)'\n');
+                accLine = lineNo; accOffset = offset;
+                continue;
+            }
+            // Inside a multi-line record. A line that is a complete object on its own means the record before it was cut short.
+            if (!trimmed.IsEmpty && trimmed[0] == (byte)'{' && trimmed[^1] == (byte)'}' && IsBalancedAlone(trimmed))
+            {
+                yield return new(acc.ToArray(), accLine, accOffset, ReasonCodes.TruncatedJson);
+                acc.SetLength(0); state = default;
+                yield return new(line.ToArray(), lineNo, offset, null);
+                continue;
+            }
+            state.Feed(line.Span);
+            acc.Write(line.Span); acc.WriteByte((byte)'\n');
+            if (state.Broken) { yield return new(acc.ToArray(), accLine, accOffset, ReasonCodes.InvalidJson); acc.SetLength(0); state = default; }
+            else if (state.Depth == 0) { yield return new(acc.ToArray(), accLine, accOffset, null); acc.SetLength(0); state = default; }
+            else if (acc.Length > MaxRecordBytes) { yield return new(acc.ToArray().AsMemory(0, 4096), accLine, accOffset, ReasonCodes.RecordTooLarge); acc.SetLength(0); state = default; }
+        }
+        BytesRead = lines.Position;
+        if (acc.Length > 0) yield return new(acc.ToArray(), accLine, accOffset, ReasonCodes.TruncatedJson);
+    }
+
+    private Stream Decompress(Stream input)
+    {
+        var buffered = new BufferedStream(input, 1 << 16);
+        var head = new byte[2];
+        var n = 0;
+        // Peek two bytes without losing them: BufferedStream cannot unread, so wrap in a prefix stream.
+        while (n < 2) { var r = buffered.Read(head, n, 2 - n); if (r == 0) break; n += r; }
+        Stream rest = new PrefixedStream(head.AsMemory(0, n), buffered);
+        if (n == 2 && head[0] == 0x1F && head[1] == 0x8B) { WasGzip = true; return new GZipStream(rest, CompressionMode.Decompress); }
+        return rest;
+    }
+
+    private static ReadOnlySpan<byte> Trim(ReadOnlySpan<byte> s)
+    {
+        var a = 0; var b = s.Length;
+        while (a < b && IsWs(s[a])) a++;
+        while (b > a && IsWs(s[b - 1])) b--;
+        return s[a..b];
+    }
+
+    private static bool IsWs(byte c) => c is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n';
+
+    private static bool IsBalancedAlone(ReadOnlySpan<byte> s)
+    {
+        var st = default(DepthState);
+        st.Feed(s);
+        return !st.Broken && st.Depth == 0;
+    }
+
+    /// <summary>Tracks object/array nesting across lines, ignoring brackets inside strings.</summary>
+    private struct DepthState
+    {
+        public int Depth;
+        public bool InString, Escape, Broken;
+
+        public void Feed(ReadOnlySpan<byte> s)
+        {
+            foreach (var c in s)
+            {
+                if (InString)
+                {
+                    if (Escape) Escape = false;
+                    else if (c == (byte)'\\') Escape = true;
+                    else if (c == (byte)'"') InString = false;
+                    continue;
+                }
+                switch (c)
+                {
+                    case (byte)'"': InString = true; break;
+                    case (byte)'{' or (byte)'[': Depth++; break;
+                    case (byte)'}' or (byte)']':
+                        Depth--;
+                        if (Depth < 0) Broken = true;
+                        break;
+                }
+                if (Depth == 0 && c is (byte)'}' or (byte)']') { /* record closed; trailing text is left to the parser */ }
+            }
+        }
+    }
+
+    /// <summary>Reads physical lines ('\n'-terminated, '\r' kept for the parser to ignore) with a bounded buffer.</summary>
+    private sealed class LineReader(Stream s)
+    {
+        private readonly byte[] _buf = new byte[1 << 16];
+        private int _start, _end;
+        private bool _eof;
+        private long _line, _consumed;
+        private readonly MemoryStream _long = new();
+
+        public long Position => _consumed;
+
+        public bool Next(out ReadOnlyMemory<byte> line, out long lineNo, out long offset, out bool tooLong)
+        {
+            tooLong = false;
+            _long.SetLength(0);
+            offset = _consumed;
+            var dropped = false;
+            while (true)
+            {
+                var idx = Array.IndexOf(_buf, (byte)'\n', _start, _end - _start);
+                if (idx >= 0)
+                {
+                    var len = idx - _start;
+                    Append(len, ref dropped);
+                    _start = idx + 1;
+                    _consumed += len + 1;
+                    break;
+                }
+                if (_eof)
+                {
+                    var len = _end - _start;
+                    if (len == 0 && _long.Length == 0 && !dropped) { line = default; lineNo = _line; return false; }
+                    Append(len, ref dropped);
+                    _start = _end;
+                    _consumed += len;
+                    break;
+                }
+                // Move the partial line into the side buffer and refill.
+                Append(_end - _start, ref dropped);
+                _consumed += _end - _start;
+                _start = _end = 0;
+                var r = s.Read(_buf, 0, _buf.Length);
+                if (r == 0) _eof = true; else _end = r;
+            }
+            _line++;
+            lineNo = _line;
+            tooLong = dropped;
+            line = _long.ToArray();
+            return true;
+        }
+
+        private void Append(int len, ref bool dropped)
+        {
+            if (len <= 0) return;
+            if (_long.Length + len > MaxRecordBytes)
+            {
+                var keep = (int)Math.Max(0, Math.Min(len, 4096 - _long.Length));
+                if (keep > 0) _long.Write(_buf, _start, keep);
+                dropped = true;
+                return;
+            }
+            _long.Write(_buf, _start, len);
+        }
+    }
+
+    /// <summary>A stream that yields a few already-read bytes before the rest of an inner stream.</summary>
+    private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream inner) : Stream
+    {
+        private ReadOnlyMemory<byte> _prefix = prefix;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (!_prefix.IsEmpty)
+            {
+                var n = Math.Min(count, _prefix.Length);
+                _prefix.Span[..n].CopyTo(buffer.AsSpan(offset, n));
+                _prefix = _prefix[n..];
+                return n;
+            }
+            return inner.Read(buffer, offset, count);
+        }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

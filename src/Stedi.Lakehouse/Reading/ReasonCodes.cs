@@ -1,0 +1,26 @@
+namespace Stedi.Lakehouse.Reading;
+
+/// <summary>Machine-readable reasons for quarantining a landing record or object.</summary>
+public static class ReasonCodes
+{
+    /// <summary>Text that is not a JSON object (garbage, trailing text, unbalanced brackets, invalid UTF-8).</summary>
+    public const string InvalidJson = "invalid_json";
+    /// <summary>An object cut short: the object ends (or the next object starts) before its closing brace.</summary>
+    public const string TruncatedJson = "truncated_json";
+    /// <summary>A record or line longer than <see cref="LandingScanner.MaxRecordBytes"/>.</summary>
+    public const string RecordTooLarge = "record_too_large";
+    /// <summary>A required field is absent or null.</summary>
+    public const string MissingRequiredField = "missing_required_field";
+    /// <summary>A numeric field holds something that is not a number.</summary>
+    public const string NotANumber = "not_a_number";
+    /// <summary>An integer field holds a number with a fraction.</summary>
+    public const string NotAnInteger = "not_an_integer";
+    /// <summary>A number outside the column's range (or outside the representable dates for a timestamp).</summary>
+    public const string OutOfRange = "out_of_range";
+    /// <summary>A string field holds an object or array.</summary>
+    public const string NotAString = "not_a_string";
+    /// <summary>The whole object is larger than one invocation may ingest.</summary>
+    public const string ObjectTooLarge = "object_too_large";
+    /// <summary>The object named by an event no longer exists.</summary>
+    public const string ObjectNotFound = "object_not_found";
+}
