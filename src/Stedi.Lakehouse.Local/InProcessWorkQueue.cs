@@ -130,9 +130,14 @@ public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
     {
         Task idle;
         lock (_lock) idle = _idle.Task;
-        using (ct.Register(Stop))
+        try
         {
             await idle.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            Stop();
+            throw;
         }
         Exception[] failures;
         lock (_lock)

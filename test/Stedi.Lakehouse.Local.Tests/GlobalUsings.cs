@@ -1,0 +1,2 @@
+global using Stedi.Lakehouse.Contracts;
+global using Stedi.Lakehouse.Ports;
