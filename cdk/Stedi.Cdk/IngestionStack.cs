@@ -157,7 +157,20 @@ public sealed class IngestionStack : Stack
             ReportBatchItemFailures = true,
         }));
 
-        AlarmTopic = new Topic(this, "Alarms", new TopicProps { DisplayName = $"STEDI lakehouse alarms ({config.Stage})", EnforceSSL = true });
+        AlarmTopic = new Topic(this, "Alarms", new TopicProps { DisplayName = $"STEDI lakehouse alarms ({config.Stage})" });
+        // Written out because TopicProps.EnforceSSL in CDK 2.160 only takes effect once some other statement is added.
+        AlarmTopic.AddToResourcePolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "DenyInsecureTransport",
+            Effect = Effect.DENY,
+            Principals = [new AnyPrincipal()],
+            Actions = ["sns:Publish"],
+            Resources = [AlarmTopic.TopicArn],
+            Conditions = new Dictionary<string, object>
+            {
+                ["Bool"] = new Dictionary<string, object> { ["aws:SecureTransport"] = "false" },
+            },
+        }));
         if (config.AlarmEmail is { } email) AlarmTopic.AddSubscription(new EmailSubscription(email));
         var action = new SnsAction(AlarmTopic);
 

@@ -187,6 +187,7 @@ public sealed class StorageStack : Stack
     /// <summary>The landing prefix of a source, e.g. <c>customer/landing/</c>.</summary>
     public static string LandingPrefix(string source) => $"{source}/landing/";
 
-    internal static string Pascal(string source) =>
+    /// <summary>PascalCase of a snake_case name, for construct ids: <c>step_trainer</c> to <c>StepTrainer</c>.</summary>
+    public static string Pascal(string source) =>
         string.Concat(source.Split('_').Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
 }

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using Amazon.CDK.Assertions;
+
+namespace Stedi.Cdk.Tests;
+
+/// <summary>Encryption, public access and SSL-only policies of every bucket in every stack.</summary>
+[Collection(SynthCollection.Name)]
+public sealed class SecurityTests(SynthFixture synth)
+{
+    public static TheoryData<string> Configurations => ["strict", "rubric", "prod"];
+
+    private SynthesizedApp App(string name) => name switch { "rubric" => synth.Rubric, "prod" => synth.Prod, _ => synth.Strict };
+
+    [Theory, MemberData(nameof(Configurations))]
+    public void Every_bucket_is_encrypted_and_blocks_all_public_access(string configuration)
+    {
+        var buckets = App(configuration).All.SelectMany(t => t.Resources("AWS::S3::Bucket")).ToList();
+        Assert.Equal(3, buckets.Count); // lake, access logs, Athena results
+        foreach (var (id, props) in buckets)
+        {
+            var sse = props.GetProperty("BucketEncryption").GetProperty("ServerSideEncryptionConfiguration")[0]
+                .GetProperty("ServerSideEncryptionByDefault").GetProperty("SSEAlgorithm").GetString();
+            Assert.True(sse is "AES256" or "aws:kms", $"{id}: {sse}");
+            var block = props.GetProperty("PublicAccessBlockConfiguration");
+            foreach (var flag in new[] { "BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets" })
+                Assert.True(block.GetProperty(flag).GetBoolean(), $"{id}: {flag}");
+        }
+    }
+
+    [Theory, MemberData(nameof(Configurations))]
+    public void Every_bucket_denies_requests_without_TLS(string configuration)
+    {
+        foreach (var template in App(configuration).All)
+        {
+            var bucketIds = template.Resources("AWS::S3::Bucket").Select(b => b.Id).ToHashSet();
+            var sslOnly = template.Resources("AWS::S3::BucketPolicy")
+                .Where(p => p.Props.GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray().Any(IsDenyInsecureTransport))
+                .Select(p => p.Props.GetProperty("Bucket").GetProperty("Ref").GetString())
+                .ToHashSet();
+            Assert.Subset(sslOnly!, bucketIds);
+        }
+    }
+
+    [Fact]
+    public void Every_queue_and_the_alarm_topic_deny_requests_without_TLS()
+    {
+        foreach (var (id, props) in synth.Strict.Storage.Resources("AWS::SQS::QueuePolicy"))
+            Assert.Contains(props.GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray(), IsDenyInsecureTransport);
+        var queuePolicies = synth.Strict.Storage.Resources("AWS::SQS::QueuePolicy")
+            .SelectMany(p => p.Props.GetProperty("Queues").EnumerateArray().Select(q => q.GetProperty("Ref").GetString())).ToHashSet();
+        Assert.Equal(synth.Strict.Storage.Resources("AWS::SQS::Queue").Select(q => q.Id).ToHashSet(), queuePolicies!);
+        var topicPolicy = synth.Strict.Ingestion.Resources("AWS::SNS::TopicPolicy").Single();
+        Assert.Contains(topicPolicy.Props.GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray(), IsDenyInsecureTransport);
+    }
+
+    private static bool IsDenyInsecureTransport(JsonElement s) =>
+        s.GetProperty("Effect").GetString() == "Deny"
+        && s.TryGetProperty("Condition", out var c)
+        && c.TryGetProperty("Bool", out var b)
+        && b.TryGetProperty("aws:SecureTransport", out var t)
+        && t.GetString() == "false";
+}
