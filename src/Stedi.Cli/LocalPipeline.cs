@@ -1,0 +1,223 @@
+using System.Text.Json;
+using Stedi.Functions;
+using Stedi.Lakehouse;
+using Stedi.Lakehouse.Ingest;
+using Stedi.Lakehouse.Local;
+using Stedi.Lakehouse.Logging;
+using Stedi.Lakehouse.Ports;
+using Stedi.Lakehouse.Reading;
+using Stedi.Lakehouse.Refine;
+using Stedi.Lakehouse.Schema;
+
+namespace Stedi.Cli;
+
+/// <summary>Options of a local replay.</summary>
+/// <param name="ShuffleSeed">Deliver events in a random order drawn from this seed (null: sorted by key, customer first).</param>
+/// <param name="Duplicate">Deliver every event twice (at-least-once delivery).</param>
+public sealed record ReplayOptions(int? ShuffleSeed = null, bool Duplicate = false);
+
+/// <summary>
+/// The local twin of a deployment: the embedded adapters (folder store, SQLite index, in-process queue, JSON catalog)
+/// wired to the same ingest function and refine code the Lambdas run. Landing files are "uploaded" into the lake's
+/// bucket folder and delivered as S3 ObjectCreated event notifications to <see cref="IngestFunction"/>.
+/// </summary>
+public sealed class LocalPipeline : IDisposable
+{
+    private readonly LakeOptions _options;
+
+    /// <summary>Opens (creating when missing) a lake folder.</summary>
+    /// <param name="lakeRoot">Lake folder.</param>
+    /// <param name="profile">Semantic profile.</param>
+    /// <param name="parallelism">Concurrent ingests and concurrent partition recomputes (at least 1).</param>
+    /// <param name="queueShuffle">Random order for ready refresh work (tests), or null for FIFO.</param>
+    /// <param name="log">Structured log (null: none).</param>
+    public LocalPipeline(string lakeRoot, ConsentProfile profile, int parallelism = 2, Random? queueShuffle = null, ILakeLog? log = null)
+    {
+        _options = new LakeOptions { Profile = profile };
+        Log = log ?? NullLakeLog.Instance;
+        Lake = new LocalLake(lakeRoot);
+        Parallelism = Math.Max(1, parallelism);
+        Queue = new InProcessWorkQueue(null, Parallelism, queueShuffle);
+        Ingestor = new Ingestor(Lake.Store, Lake.Index, Queue, _options, Log);
+        Refiner = new Refiner(Lake.Store, Lake.Index, Queue, Lake.Catalog, _options, Log);
+        Queue.Attach((w, ct) => Refiner.RefineAsync(w, ct));
+        IngestFunction = new IngestFunction(Ingestor, Log);
+        Profile = profile;
+    }
+
+    /// <summary>The profile.</summary>
+    public ConsentProfile Profile { get; }
+    /// <summary>Concurrency.</summary>
+    public int Parallelism { get; }
+    /// <summary>The embedded adapters.</summary>
+    public LocalLake Lake { get; }
+    /// <summary>The refresh queue.</summary>
+    public InProcessWorkQueue Queue { get; }
+    /// <summary>Domain ingest.</summary>
+    public Ingestor Ingestor { get; }
+    /// <summary>Domain refine.</summary>
+    public Refiner Refiner { get; }
+    /// <summary>The Lambda ingest handler over the embedded adapters.</summary>
+    public IngestFunction IngestFunction { get; }
+    /// <summary>The log.</summary>
+    public ILakeLog Log { get; }
+
+    /// <summary>
+    /// Maps a file below a landing folder to its landing key: <c>customer/x.json</c> → <c>customer/landing/x.json</c>;
+    /// a path already shaped <c>customer/landing/x.json</c> is kept. Null for files outside the three sources.
+    /// </summary>
+    public static string? LandingKeyFor(string relativePath)
+    {
+        var parts = relativePath.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length < 2 || LandingSource.All.All(s => s.Name != parts[0])) return null;
+        return parts[1] == "landing" && parts.Length > 2 ? string.Join('/', parts) : $"{parts[0]}/landing/{string.Join('/', parts[1..])}";
+    }
+
+    /// <summary>Copies every landing file under <paramref name="landingDir"/> into the lake bucket; returns their keys (sorted, customer first).</summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    public async Task<IReadOnlyList<string>> UploadAsync(string landingDir, CancellationToken ct = default)
+    {
+        if (!Directory.Exists(landingDir)) throw new DirectoryNotFoundException($"landing folder not found: {landingDir}");
+        var keys = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(landingDir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var key = LandingKeyFor(Path.GetRelativePath(landingDir, file));
+            if (key is null) continue;
+            await using var s = File.OpenRead(file);
+            await Lake.Store.PutAsync(key, s, "application/json", ct);
+            keys.Add(key);
+        }
+        return keys.OrderBy(k => LandingSource.ForKey(k)!.Kind).ThenBy(k => k, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>An S3 ObjectCreated:Put event notification for one key, URL-encoded as S3 sends it.</summary>
+    public async Task<string> EventForAsync(string key, CancellationToken ct = default)
+    {
+        var head = await Lake.Store.HeadAsync(key, ct);
+        var record = new
+        {
+            eventVersion = "2.1", eventSource = "aws:s3", awsRegion = "local", eventTime = DateTime.UtcNow.ToString("O"),
+            eventName = "ObjectCreated:Put",
+            s3 = new
+            {
+                s3SchemaVersion = "1.0",
+                bucket = new { name = Lake.Store.Bucket, arn = $"arn:aws:s3:::{Lake.Store.Bucket}" },
+                @object = new { key = Uri.EscapeDataString(key).Replace("%2F", "/").Replace("%20", "+"), size = head?.Size ?? 0, eTag = head?.ETag ?? "", sequencer = "0" },
+            },
+        };
+        return JsonSerializer.Serialize(new { Records = new[] { record } });
+    }
+
+    /// <summary>Uploads and delivers every landing file, then drains the refresh queue.</summary>
+    /// <param name="landingDir">Folder of landing files (<c>customer/</c>, <c>accelerometer/</c>, <c>step_trainer/</c>).</param>
+    /// <param name="replay">Order and duplication of deliveries.</param>
+    /// <param name="onDelivered">Called after each delivery with (delivered, total).</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <returns>The ingest outcomes of every delivery.</returns>
+    /// <exception cref="AggregateException">A refresh recompute failed.</exception>
+    public async Task<IReadOnlyList<RecordOutcome>> ReplayAsync(string landingDir, ReplayOptions replay, Action<int, int>? onDelivered = null, CancellationToken ct = default)
+    {
+        var keys = (await UploadAsync(landingDir, ct)).ToList();
+        var events = new List<string>();
+        foreach (var k in keys) events.Add(await EventForAsync(k, ct));
+        if (replay.Duplicate) events = events.SelectMany(e => new[] { e, e }).ToList();
+        if (replay.ShuffleSeed is { } seed)
+        {
+            var rng = new Random(seed);
+            events = events.OrderBy(_ => rng.Next()).ToList();
+        }
+        var outcomes = new List<RecordOutcome>();
+        var delivered = 0;
+        using var gate = new SemaphoreSlim(Parallelism);
+        var tasks = events.Select(async e =>
+        {
+            await gate.WaitAsync(ct);
+            try
+            {
+                var r = await IngestFunction.HandleEventAsync(e, ct);
+                lock (outcomes) { outcomes.AddRange(r.Outcomes); onDelivered?.Invoke(++delivered, events.Count); }
+            }
+            finally { gate.Release(); }
+        }).ToList();
+        await Task.WhenAll(tasks);
+        await Queue.DrainAsync(ct);
+        return outcomes;
+    }
+
+    /// <summary>Row counts, filters and quarantine totals of the lake as it is now.</summary>
+    public async Task<RunSummary> SummarizeAsync(TimeSpan elapsed, IReadOnlyList<RecordOutcome>? outcomes = null, CancellationToken ct = default)
+    {
+        var outcomesByTable = (await Lake.Index.ListRefineOutcomesAsync(ct)).Select(o => RefineOutcome.FromJson(o.OutcomeJson)).ToList();
+        var summary = new RunSummary { Profile = Profile.ToString().ToLowerInvariant(), ElapsedSeconds = Math.Round(elapsed.TotalSeconds, 3) };
+        foreach (var t in Tables.Published(Profile))
+        {
+            var mine = outcomesByTable.Where(o => o.Table == t.Name).ToList();
+            summary.Tables[t.Name] = mine.Sum(o => o.RowsOut);
+            var f = new SortedDictionary<string, long>(StringComparer.Ordinal);
+            foreach (var o in mine)
+            {
+                foreach (var (rule, n) in o.Filtered) f[rule] = f.GetValueOrDefault(rule) + n;
+                foreach (var (rule, n) in o.Flagged) f[rule] = f.GetValueOrDefault(rule) + n;
+            }
+            summary.Filtered[t.Name] = f;
+        }
+        foreach (var e in await Lake.Index.ListLedgerAsync(ct))
+        {
+            var m = IngestManifest.FromJson(e.ManifestJson);
+            summary.Objects++;
+            summary.RowsRead[m.Source] = summary.RowsRead.GetValueOrDefault(m.Source) + m.RowsRead;
+            summary.Quarantined += m.RowsQuarantined;
+            foreach (var (r, n) in m.QuarantinedByReason) summary.QuarantinedByReason[r] = summary.QuarantinedByReason.GetValueOrDefault(r) + n;
+            summary.Normalized += m.RowsNormalized;
+        }
+        if (outcomes is not null)
+        {
+            summary.Events = outcomes.Count;
+            summary.AlreadyProcessed = outcomes.Count(o => o.Status == "already_processed");
+            summary.Failed = outcomes.Count(o => o.Status is "failed" or "too_large");
+        }
+        summary.Recomputes = Queue.Completed;
+        return summary;
+    }
+
+    /// <summary>Releases the index.</summary>
+    public void Dispose()
+    {
+        Queue.Dispose();
+        Lake.Dispose();
+    }
+}
+
+/// <summary>The figures a run ends with (also written by <c>--summary-json</c>).</summary>
+public sealed class RunSummary
+{
+    /// <summary>Profile name.</summary>
+    public string Profile { get; set; } = "strict";
+    /// <summary>Wall time of the run in seconds.</summary>
+    public double ElapsedSeconds { get; set; }
+    /// <summary>Rows per published table.</summary>
+    public SortedDictionary<string, long> Tables { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Per table: input rows filtered by each rule (and flagged rows such as ambiguous_serial_attributed).</summary>
+    public SortedDictionary<string, SortedDictionary<string, long>> Filtered { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Records read per source.</summary>
+    public SortedDictionary<string, long> RowsRead { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Records quarantined.</summary>
+    public long Quarantined { get; set; }
+    /// <summary>Records quarantined by reason code.</summary>
+    public SortedDictionary<string, long> QuarantinedByReason { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Records accepted after normalisation.</summary>
+    public long Normalized { get; set; }
+    /// <summary>Landing objects ingested.</summary>
+    public long Objects { get; set; }
+    /// <summary>Event records delivered.</summary>
+    public long Events { get; set; }
+    /// <summary>Deliveries recognised as already processed (idempotency key seen).</summary>
+    public long AlreadyProcessed { get; set; }
+    /// <summary>Deliveries that failed.</summary>
+    public long Failed { get; set; }
+    /// <summary>Partition recomputes run.</summary>
+    public long Recomputes { get; set; }
+
+    /// <summary>Serialises with snake_case names.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
+}

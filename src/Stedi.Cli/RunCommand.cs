@@ -1,0 +1,118 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Stedi.Lakehouse.Logging;
+using Stedi.Lakehouse.Schema;
+
+namespace Stedi.Cli;
+
+/// <summary>Settings shared by commands that open a local lake.</summary>
+public class LakeSettings : CommandSettings
+{
+    /// <summary>Lake folder.</summary>
+    [CommandOption("--lake <DIR>")]
+    [Description("Lake folder (object store, SQLite index, catalog). Default: ./lake")]
+    public string Lake { get; init; } = "lake";
+}
+
+/// <summary>Settings of <c>stedi run</c>.</summary>
+public sealed class RunSettings : LakeSettings
+{
+    /// <summary>Landing folder.</summary>
+    [CommandOption("--landing <DIR>")]
+    [Description("Folder holding customer/, accelerometer/ and step_trainer/ landing files. Default: data/stedi/landing")]
+    public string Landing { get; init; } = Path.Combine("data", "stedi", "landing");
+
+    /// <summary>Profile.</summary>
+    [CommandOption("--profile <PROFILE>")]
+    [Description("strict (default: privacy-first) or rubric (reproduces the course's published results)")]
+    public string Profile { get; init; } = "strict";
+
+    /// <summary>Shuffle seed.</summary>
+    [CommandOption("--shuffle <SEED>")]
+    [Description("Deliver events in a random order drawn from SEED")]
+    public int? Shuffle { get; init; }
+
+    /// <summary>Duplicate deliveries.</summary>
+    [CommandOption("--duplicate")]
+    [Description("Deliver every event twice (S3 notifications are at-least-once)")]
+    public bool Duplicate { get; init; }
+
+    /// <summary>Parallelism.</summary>
+    [CommandOption("--parallelism <N>")]
+    [Description("Concurrent ingests and partition recomputes. Default: number of cores")]
+    public int Parallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Summary JSON path.</summary>
+    [CommandOption("--summary-json <FILE>")]
+    [Description("Also write the summary as JSON (row counts under \"tables\")")]
+    public string? SummaryJson { get; init; }
+
+    /// <summary>Keep an existing lake.</summary>
+    [CommandOption("--keep")]
+    [Description("Keep what the lake already holds (default: start from an empty lake)")]
+    public bool Keep { get; init; }
+
+    /// <inheritdoc />
+    public override ValidationResult Validate()
+    {
+        if (!Enum.TryParse<ConsentProfile>(Profile, true, out _)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
+        if (Parallelism < 1) return ValidationResult.Error("--parallelism must be at least 1");
+        if (!Directory.Exists(Landing)) return ValidationResult.Error($"landing folder not found: {Landing} (run from the repository root, or pass --landing)");
+        return ValidationResult.Success();
+    }
+}
+
+/// <summary><c>stedi run</c>.</summary>
+public sealed class RunCommand : AsyncCommand<RunSettings>
+{
+    /// <inheritdoc />
+    public override async Task<int> ExecuteAsync(CommandContext context, RunSettings s, CancellationToken ct)
+    {
+        var profile = Enum.Parse<ConsentProfile>(s.Profile, true);
+        if (!s.Keep) LakeFolder.Reset(s.Lake);
+        Directory.CreateDirectory(s.Lake);
+        await using var logFile = new StreamWriter(Path.Combine(s.Lake, "pipeline.log"), append: true);
+        var sw = Stopwatch.StartNew();
+        using var pipeline = new LocalPipeline(s.Lake, profile, s.Parallelism, log: new JsonLinesLakeLog(logFile));
+        IReadOnlyList<Stedi.Functions.RecordOutcome> outcomes = [];
+        await AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var ingest = ctx.AddTask("ingest landing objects");
+                var refine = ctx.AddTask("refine partitions");
+                pipeline.Queue.Progress = p =>
+                {
+                    var total = p.Completed + p.Queued + p.Running;
+                    refine.MaxValue = Math.Max(1, total);
+                    refine.Value = p.Completed;
+                };
+                outcomes = await pipeline.ReplayAsync(s.Landing, new ReplayOptions(s.Shuffle, s.Duplicate), (d, n) => { ingest.MaxValue = n; ingest.Value = d; }, ct);
+                ingest.Value = ingest.MaxValue;
+                refine.MaxValue = Math.Max(1, pipeline.Queue.Completed);
+                refine.Value = refine.MaxValue;
+            });
+        var summary = await pipeline.SummarizeAsync(sw.Elapsed, outcomes, ct);
+        SummaryView.Render(summary);
+        if (s.SummaryJson is not null) await File.WriteAllTextAsync(s.SummaryJson, summary.ToJson(), ct);
+        return summary.Failed > 0 ? 1 : 0;
+    }
+}
+
+/// <summary>Lake folder housekeeping.</summary>
+internal static class LakeFolder
+{
+    /// <summary>Deletes a lake folder's contents, refusing folders that do not look like a lake.</summary>
+    public static void Reset(string lake)
+    {
+        if (!Directory.Exists(lake)) return;
+        var entries = Directory.EnumerateFileSystemEntries(lake).Select(Path.GetFileName).ToList();
+        var known = new HashSet<string?> { "stedi-lake", "index.sqlite", "index.sqlite-wal", "index.sqlite-shm", "catalog", "pipeline.log" };
+        if (entries.Any(e => !known.Contains(e)))
+            throw new InvalidOperationException($"{lake} holds files that are not a stedi lake; refusing to clear it (pass another --lake, or --keep)");
+        Directory.Delete(lake, recursive: true);
+    }
+}

@@ -1,0 +1,23 @@
+using Spectre.Console;
+
+namespace Stedi.Cli;
+
+/// <summary>Renders a <see cref="RunSummary"/> as tables.</summary>
+internal static class SummaryView
+{
+    public static void Render(RunSummary s)
+    {
+        var t = new Table().Title($"[bold]profile {s.Profile}[/] — {s.ElapsedSeconds:0.00} s").AddColumn("table").AddColumn(new TableColumn("rows").RightAligned()).AddColumn("filtered by rule");
+        foreach (var (name, rows) in s.Tables)
+        {
+            var f = s.Filtered.TryGetValue(name, out var d) && d.Count > 0 ? string.Join(", ", d.Select(kv => $"{kv.Key} {kv.Value:N0}")) : "";
+            t.AddRow(name, rows.ToString("N0"), Markup.Escape(f));
+        }
+        AnsiConsole.Write(t);
+        var q = s.QuarantinedByReason.Count > 0 ? " (" + string.Join(", ", s.QuarantinedByReason.Select(kv => $"{kv.Key} {kv.Value:N0}")) + ")" : "";
+        AnsiConsole.MarkupLine(Markup.Escape(
+            $"objects {s.Objects:N0}, events {s.Events:N0} (already processed {s.AlreadyProcessed:N0}, failed {s.Failed:N0}); rows read " +
+            string.Join(", ", s.RowsRead.Select(kv => $"{kv.Key} {kv.Value:N0}")) +
+            $"; normalised {s.Normalized:N0}; quarantined {s.Quarantined:N0}{q}; recomputes {s.Recomputes:N0}"));
+    }
+}

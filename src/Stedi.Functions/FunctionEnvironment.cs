@@ -1,0 +1,56 @@
+using Stedi.Lakehouse;
+using Stedi.Lakehouse.Aws;
+using Stedi.Lakehouse.Reading;
+using Stedi.Lakehouse.Schema;
+
+namespace Stedi.Functions;
+
+/// <summary>
+/// Function configuration from environment variables, validated at start-up:
+/// <c>STEDI_LAKE_BUCKET</c>, <c>STEDI_INDEX_TABLE</c>, <c>STEDI_REFRESH_QUEUE_URL</c>, <c>STEDI_GLUE_DATABASE</c> (required);
+/// <c>STEDI_PROFILE</c> (<c>strict</c> default, or <c>rubric</c>); <c>STEDI_SOURCE</c> (ingest functions: the one landing
+/// source this function serves; keys of other sources are ignored); <c>STEDI_MAX_OBJECT_BYTES</c> (largest object one
+/// invocation ingests); <c>AWS_REGION</c>; <c>STEDI_ENDPOINT_URL</c> (one endpoint for every service, e.g. moto).
+/// </summary>
+/// <param name="Lake">AWS names and endpoint.</param>
+/// <param name="Options">Lake options (profile, object size limit, temp folder).</param>
+/// <param name="Source">The source an ingest function serves, or null for any.</param>
+public sealed record FunctionEnvironment(AwsLakeConfig Lake, LakeOptions Options, LandingSource? Source)
+{
+    /// <summary>Reads and validates the environment.</summary>
+    /// <exception cref="InvalidOperationException">Names every missing or invalid variable at once.</exception>
+    public static FunctionEnvironment FromEnvironment(Func<string, string?>? get = null)
+    {
+        get ??= Environment.GetEnvironmentVariable;
+        var errors = new List<string>();
+        string Required(string name)
+        {
+            var v = get(name);
+            if (string.IsNullOrWhiteSpace(v)) { errors.Add($"{name} is not set"); return ""; }
+            return v;
+        }
+        var bucket = Required("STEDI_LAKE_BUCKET");
+        var table = Required("STEDI_INDEX_TABLE");
+        var queue = Required("STEDI_REFRESH_QUEUE_URL");
+        var db = Required("STEDI_GLUE_DATABASE");
+        var profile = ConsentProfile.Strict;
+        var p = get("STEDI_PROFILE");
+        if (!string.IsNullOrEmpty(p) && !Enum.TryParse(p, true, out profile)) errors.Add($"STEDI_PROFILE must be strict or rubric, not '{p}'");
+        LandingSource? source = null;
+        var s = get("STEDI_SOURCE");
+        if (!string.IsNullOrEmpty(s))
+        {
+            source = LandingSource.All.FirstOrDefault(x => x.Name == s);
+            if (source is null) errors.Add($"STEDI_SOURCE must be customer, accelerometer or step_trainer, not '{s}'");
+        }
+        var max = long.MaxValue;
+        var m = get("STEDI_MAX_OBJECT_BYTES");
+        if (!string.IsNullOrEmpty(m) && (!long.TryParse(m, out max) || max <= 0)) errors.Add($"STEDI_MAX_OBJECT_BYTES must be a positive number of bytes, not '{m}'");
+        if (errors.Count > 0) throw new InvalidOperationException("function configuration is invalid: " + string.Join("; ", errors));
+        var region = get("AWS_REGION") ?? "us-east-1";
+        return new FunctionEnvironment(
+            new AwsLakeConfig(bucket, table, queue, db, region, get("STEDI_ENDPOINT_URL")),
+            new LakeOptions { Profile = profile, MaxObjectBytes = max, TempDirectory = Path.GetTempPath() },
+            source);
+    }
+}

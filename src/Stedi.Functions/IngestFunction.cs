@@ -1,0 +1,129 @@
+using System.Text.Json;
+using Stedi.Lakehouse.Aws;
+using Stedi.Lakehouse.Ingest;
+using Stedi.Lakehouse.Logging;
+using Stedi.Lakehouse.Reading;
+
+namespace Stedi.Functions;
+
+/// <summary>
+/// Ingest function: triggered by S3 event notifications of a landing prefix, directly or through the source's SQS
+/// queue. Parses the event, ingests each created object, reports per-record outcomes; for SQS input returns a partial
+/// batch response so one bad object never fails or replays its neighbours.
+/// Handler: <c>Stedi.Functions::Stedi.Functions.IngestFunction::HandleAsync</c>.
+/// </summary>
+public sealed class IngestFunction
+{
+    private readonly Ingestor _ingestor;
+    private readonly ILakeLog _log;
+    private readonly LandingSource? _source;
+
+    /// <summary>Used by the Lambda runtime: builds the AWS adapters from the environment (<see cref="FunctionEnvironment"/>).</summary>
+    /// <exception cref="InvalidOperationException">The environment is incomplete (the message names what is missing).</exception>
+    public IngestFunction() : this(FunctionEnvironment.FromEnvironment()) { }
+
+    private IngestFunction(FunctionEnvironment env) : this(CreateIngestor(env, out var log), log, env.Source) { }
+
+    private static Ingestor CreateIngestor(FunctionEnvironment env, out ILakeLog log)
+    {
+        var lake = AwsLake.Create(env.Lake);
+        log = new JsonLinesLakeLog(Console.Out);
+        return new Ingestor(lake.ObjectStore, lake.ConsentIndex, lake.WorkQueue, env.Options, log);
+    }
+
+    /// <summary>For tests and local runs: any adapters.</summary>
+    /// <param name="ingestor">The domain ingest over the chosen adapters.</param>
+    /// <param name="log">Structured log.</param>
+    /// <param name="source">The only source this function serves, or null for all.</param>
+    public IngestFunction(Ingestor ingestor, ILakeLog log, LandingSource? source = null) => (_ingestor, _log, _source) = (ingestor, log, source);
+
+    /// <summary>Lambda entry point (raw Stream contract): an S3 event notification or an SQS event of them in; a <see cref="BatchResponse"/> out.</summary>
+    /// <exception cref="AggregateException">Direct S3 invocation only: some objects failed (after the others were processed), so Lambda retries.</exception>
+    public async Task<Stream> HandleAsync(Stream input)
+    {
+        using var reader = new StreamReader(input);
+        var response = await HandleEventAsync(await reader.ReadToEndAsync());
+        var output = new MemoryStream();
+        await JsonSerializer.SerializeAsync(output, response, LambdaJsonContext.Default.BatchResponse);
+        output.Position = 0;
+        return output;
+    }
+
+    /// <summary>Handles one event document and returns the outcomes.</summary>
+    public async Task<BatchResponse> HandleEventAsync(string json, CancellationToken ct = default)
+    {
+        var response = new BatchResponse();
+        using var doc = JsonDocument.Parse(json);
+        if (EventShape.IsSqs(doc.RootElement))
+        {
+            var sqs = doc.RootElement.Deserialize(LambdaJsonContext.Default.SqsEvent)!;
+            foreach (var m in sqs.Records ?? [])
+            {
+                var outcomes = await HandleNotificationAsync(m.Body ?? "", m.MessageId, ct);
+                response.Outcomes.AddRange(outcomes);
+                if (outcomes.Any(o => o.Status is "failed" or "too_large"))
+                    response.BatchItemFailures.Add(new BatchItemFailure { ItemIdentifier = m.MessageId ?? "" });
+            }
+            return response;
+        }
+        response.Outcomes.AddRange(await HandleNotificationAsync(json, null, ct));
+        var failed = response.Outcomes.Where(o => o.Status is "failed" or "too_large").ToList();
+        if (failed.Count > 0)
+            throw new AggregateException($"{failed.Count} object(s) failed: " + string.Join(", ", failed.Select(f => $"{f.Key} ({f.Reason})")));
+        return response;
+    }
+
+    private async Task<List<RecordOutcome>> HandleNotificationAsync(string body, string? messageId, CancellationToken ct)
+    {
+        S3EventNotification? n;
+        try { n = JsonSerializer.Deserialize(body, LambdaJsonContext.Default.S3EventNotification); }
+        catch (JsonException e)
+        {
+            _log.Error("bad_notification", ("messageId", messageId), ("error", e.Message));
+            return [new RecordOutcome { Key = "", Status = "failed", Reason = "message body is not an S3 event notification", MessageId = messageId }];
+        }
+        if (n?.Event == "s3:TestEvent")
+        {
+            _log.Info("s3_test_event", ("bucket", n.Bucket), ("messageId", messageId));
+            return [new RecordOutcome { Key = "", Status = "test_event", MessageId = messageId }];
+        }
+        var outcomes = new List<RecordOutcome>();
+        foreach (var r in n?.Records ?? [])
+        {
+            var key = r.S3?.Object?.KeyDecoded ?? "";
+            var outcome = new RecordOutcome { Key = key, MessageId = messageId };
+            outcomes.Add(outcome);
+            if (r.EventName is null || !r.EventName.StartsWith("ObjectCreated:", StringComparison.Ordinal))
+            {
+                outcome.Status = "ignored"; outcome.Reason = $"event {r.EventName} is not ObjectCreated:*";
+                continue;
+            }
+            var source = LandingSource.ForKey(key);
+            if (source is null || (_source is not null && source != _source))
+            {
+                outcome.Status = "ignored"; outcome.Reason = "key outside this function's landing prefix";
+                _log.Info("ignored_key", ("key", key), ("messageId", messageId));
+                continue;
+            }
+            try
+            {
+                var result = await _ingestor.IngestAsync(key, ct);
+                (outcome.Status, outcome.Reason) = result.Status switch
+                {
+                    IngestStatus.Ingested => ("ingested", result.Manifest!.Status),
+                    IngestStatus.AlreadyProcessed => ("already_processed", null),
+                    IngestStatus.Ignored => ("ignored", null),
+                    IngestStatus.NotFound => ("not_found", "object not found"),
+                    IngestStatus.TooLarge => ("too_large", "object too large for one invocation"),
+                    _ => ("failed", result.Reason),
+                };
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                outcome.Status = "failed"; outcome.Reason = e.Message;
+                _log.Error("ingest_failed", ("key", key), ("messageId", messageId), ("error", e.GetType().Name), ("message", e.Message));
+            }
+        }
+        return outcomes;
+    }
+}

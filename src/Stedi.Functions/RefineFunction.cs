@@ -1,0 +1,80 @@
+using System.Text.Json;
+using Stedi.Lakehouse.Aws;
+using Stedi.Lakehouse.Logging;
+using Stedi.Lakehouse.Refine;
+
+namespace Stedi.Functions;
+
+/// <summary>
+/// Refine function: consumes the FIFO refresh queue (one message = one partition of one table) and recomputes each
+/// partition. On a failure, that message and every later one in the batch are reported as batch item failures, so the
+/// FIFO order of each message group is kept (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html).
+/// Handler: <c>Stedi.Functions::Stedi.Functions.RefineFunction::HandleAsync</c>.
+/// </summary>
+public sealed class RefineFunction
+{
+    private readonly Refiner _refiner;
+    private readonly ILakeLog _log;
+
+    /// <summary>Used by the Lambda runtime: builds the AWS adapters from the environment (<see cref="FunctionEnvironment"/>).</summary>
+    /// <exception cref="InvalidOperationException">The environment is incomplete (the message names what is missing).</exception>
+    public RefineFunction() : this(FunctionEnvironment.FromEnvironment()) { }
+
+    private RefineFunction(FunctionEnvironment env) : this(CreateRefiner(env, out var log), log) { }
+
+    private static Refiner CreateRefiner(FunctionEnvironment env, out ILakeLog log)
+    {
+        var lake = AwsLake.Create(env.Lake);
+        log = new JsonLinesLakeLog(Console.Out);
+        return new Refiner(lake.ObjectStore, lake.ConsentIndex, lake.WorkQueue, lake.Catalog, env.Options, log);
+    }
+
+    /// <summary>For tests and local runs: any adapters.</summary>
+    public RefineFunction(Refiner refiner, ILakeLog log) => (_refiner, _log) = (refiner, log);
+
+    /// <summary>Lambda entry point (raw Stream contract): an SQS event in; a <see cref="BatchResponse"/> out.</summary>
+    public async Task<Stream> HandleAsync(Stream input)
+    {
+        using var reader = new StreamReader(input);
+        var response = await HandleEventAsync(await reader.ReadToEndAsync());
+        var output = new MemoryStream();
+        await JsonSerializer.SerializeAsync(output, response, LambdaJsonContext.Default.BatchResponse);
+        output.Position = 0;
+        return output;
+    }
+
+    /// <summary>Handles one SQS event document.</summary>
+    /// <exception cref="JsonException">The payload is not JSON.</exception>
+    public async Task<BatchResponse> HandleEventAsync(string json, CancellationToken ct = default)
+    {
+        var sqs = JsonSerializer.Deserialize(json, LambdaJsonContext.Default.SqsEvent) ?? new SqsEvent();
+        var response = new BatchResponse();
+        var failing = false;
+        foreach (var m in sqs.Records ?? [])
+        {
+            var outcome = new RecordOutcome { MessageId = m.MessageId };
+            response.Outcomes.Add(outcome);
+            if (failing)
+            {
+                outcome.Status = "failed"; outcome.Reason = "not attempted after an earlier failure in the batch (FIFO order)";
+                response.BatchItemFailures.Add(new BatchItemFailure { ItemIdentifier = m.MessageId ?? "" });
+                continue;
+            }
+            try
+            {
+                var work = SqsWorkQueue.ParseBody(m.Body ?? "");
+                outcome.Key = work.GroupId;
+                var result = await _refiner.RefineAsync(work, ct);
+                outcome.Status = "refined"; outcome.Reason = $"{result.RowsOut} rows";
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                failing = true;
+                outcome.Status = "failed"; outcome.Reason = e.Message;
+                response.BatchItemFailures.Add(new BatchItemFailure { ItemIdentifier = m.MessageId ?? "" });
+                _log.Error("refine_failed", ("messageId", m.MessageId), ("work", outcome.Key), ("error", e.GetType().Name), ("message", e.Message));
+            }
+        }
+        return response;
+    }
+}
