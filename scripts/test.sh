@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs every test project of the repository and prints the totals as one line, "N passed, N failed".
+#   scripts/test.sh          all tests (the CDK tests too, in their own project: slow restore, needs node)
+#   scripts/test.sh --fast   everything but the CDK tests
+# Starts moto (python3 -m moto.server) for the AWS adapter and Lambda tests unless STEDI_MOTO_ENDPOINT is set,
+# and stops it at the end. Exits non-zero when any test fails or any project fails to build.
+set -u
+cd "$(dirname "$0")/.."
+fast=0
+[ "${1:-}" = "--fast" ] && fast=1
+
+projects=(test/Stedi.Lakehouse.Local.Tests test/Stedi.Lakehouse.Tests test/Stedi.Cases.Tests test/Stedi.Lakehouse.Aws.Tests test/Stedi.Functions.Tests)
+[ $fast -eq 0 ] && projects+=(test/Stedi.Cdk.Tests)
+
+moto_pid=""
+cleanup() { [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null; }
+trap cleanup EXIT
+if [ -z "${STEDI_MOTO_ENDPOINT:-}" ]; then
+  if ! python3 -c "import moto.server" 2>/dev/null; then
+    echo "moto is not installed: pip install 'moto[server]'" >&2; exit 2
+  fi
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  python3 -m moto.server -H 127.0.0.1 -p "$port" >/tmp/stedi-moto-$port.log 2>&1 &
+  moto_pid=$!
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/moto-api/" && break
+    sleep 0.2
+  done
+  export STEDI_MOTO_ENDPOINT="http://127.0.0.1:$port"
+  echo "moto at $STEDI_MOTO_ENDPOINT"
+fi
+
+if [ $fast -eq 0 ] && [ -f package-lock.json ] && [ ! -d node_modules/aws-cdk ]; then
+  npm ci --no-audit --no-fund >/dev/null || { echo "npm ci failed" >&2; exit 2; }
+fi
+
+passed=0; failed=0; status=0
+for p in "${projects[@]}"; do
+  [ -d "$p" ] || continue
+  echo "=== $p"
+  out=$(mktemp)
+  dotnet test "$p" -c Release --nologo 2>&1 | tee "$out"
+  rc=${PIPESTATUS[0]}
+  line=$(grep -E "(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+" "$out" | tail -1)
+  if [ -n "$line" ]; then
+    f=$(echo "$line" | sed -E 's/.*Failed: +([0-9]+),.*/\1/')
+    s=$(echo "$line" | sed -E 's/.*Passed: +([0-9]+),.*/\1/')
+    passed=$((passed + s)); failed=$((failed + f))
+  elif [ $rc -ne 0 ]; then
+    echo "!!! $p did not build or run" >&2; failed=$((failed + 1))
+  fi
+  [ $rc -ne 0 ] && status=1
+  rm -f "$out"
+done
+echo
+echo "$passed passed, $failed failed"
+[ $failed -gt 0 ] && status=1
+exit $status
