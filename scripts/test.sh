@@ -23,7 +23,7 @@ if [ -z "${STEDI_MOTO_ENDPOINT:-}" ]; then
   python3 -m moto.server -H 127.0.0.1 -p "$port" >/tmp/stedi-moto-$port.log 2>&1 &
   moto_pid=$!
   for _ in $(seq 1 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/moto-api/" && break
+    python3 -c "import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:$port/moto-api/\")" 2>/dev/null && break
     sleep 0.2
   done
   export STEDI_MOTO_ENDPOINT="http://127.0.0.1:$port"

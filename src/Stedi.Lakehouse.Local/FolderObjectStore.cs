@@ -63,8 +63,7 @@ public sealed class FolderObjectStore : IObjectStore
         }
         await using (stream)
         {
-            var hash = await MD5.HashDataAsync(stream, ct).ConfigureAwait(false);
-            return new ObjectInfo(key, stream.Length, Convert.ToHexStringLower(hash));
+            return new ObjectInfo(key, stream.Length, ETagOf(path, stream));
         }
     }
 
@@ -93,11 +92,24 @@ public sealed class FolderObjectStore : IObjectStore
         var temp = Path.Combine(folder, $"{TempPrefix}{Guid.NewGuid():N}.tmp");
         try
         {
+            string etag;
             await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             {
-                await content.CopyToAsync(file, 1 << 16, ct).ConfigureAwait(false);
+                // Hash while copying, so Head and List need not read the object again.
+                using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+                var buffer = new byte[1 << 16];
+                int n;
+                while ((n = await content.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                {
+                    md5.AppendData(buffer, 0, n);
+                    await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                }
+                etag = Convert.ToHexStringLower(md5.GetHashAndReset());
             }
+            var written = new FileInfo(temp);
+            var stamp = (written.Length, written.LastWriteTimeUtc.Ticks);
             File.Move(temp, path, overwrite: true);
+            _etags[path] = (stamp, etag);
         }
         catch
         {
@@ -149,12 +161,25 @@ public sealed class FolderObjectStore : IObjectStore
         return Task.CompletedTask;
     }
 
-    private static ObjectInfo? Head(string path, string key)
+    /// <summary>eTags by path, valid while the file's (length, last write time) is unchanged; files dropped in by hand are hashed once.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ((long, long) Stamp, string ETag)> _etags = new();
+
+    private string ETagOf(string path, FileStream stream)
+    {
+        var info = new FileInfo(path);
+        var stamp = (info.Length, info.LastWriteTimeUtc.Ticks);
+        if (_etags.TryGetValue(path, out var cached) && cached.Stamp == stamp) return cached.ETag;
+        var etag = Convert.ToHexStringLower(MD5.HashData(stream));
+        _etags[path] = (stamp, etag);
+        return etag;
+    }
+
+    private ObjectInfo? Head(string path, string key)
     {
         try
         {
             using var stream = OpenFile(path);
-            return new ObjectInfo(key, stream.Length, Convert.ToHexStringLower(MD5.HashData(stream)));
+            return new ObjectInfo(key, stream.Length, ETagOf(path, stream));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
