@@ -135,7 +135,6 @@ public sealed class CatalogStack : Stack
             Location = $"s3://{lakeBucketName}/{schema.Prefix}",
             InputFormat = ParquetInputFormat,
             OutputFormat = ParquetOutputFormat,
-            Compressed = false,
             SerdeInfo = new CfnTable.SerdeInfoProperty
             {
                 SerializationLibrary = ParquetSerDe,
