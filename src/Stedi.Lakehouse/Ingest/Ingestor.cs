@@ -200,7 +200,11 @@ public sealed class Ingestor(IObjectStore store, IConsentIndex index, IWorkQueue
     {
         var work = new HashSet<RefreshWork>();
         foreach (var p in await index.GetPartitionsAsync(LandingSource.Accelerometer.Name, customerKeys, ct))
+        {
             work.Add(new RefreshWork(Tables.AccelerometerTrusted.Name, p));
+            // machine_learning_curated matches a reading's user to a Step Trainer through the user's serial, which a new record may change.
+            work.Add(new RefreshWork(Tables.MachineLearningCurated(ConsentProfile.Strict).Name, p));
+        }
         var serials = (await index.GetCustomerVersionsAsync(customerKeys, ct)).Where(v => v.SerialNumber is not null).Select(v => v.SerialNumber!).Distinct().ToList();
         if (serials.Count > 0)
             foreach (var p in await index.GetPartitionsAsync(LandingSource.StepTrainer.Name, serials, ct))
