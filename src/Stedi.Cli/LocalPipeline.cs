@@ -117,6 +117,7 @@ public sealed class LocalPipeline : IDisposable
     /// <exception cref="AggregateException">A refresh recompute failed.</exception>
     public async Task<IReadOnlyList<RecordOutcome>> ReplayAsync(string landingDir, ReplayOptions replay, Action<int, int>? onDelivered = null, CancellationToken ct = default)
     {
+        await Refiner.EnsureCatalogAsync(ct);
         var keys = (await UploadAsync(landingDir, ct)).ToList();
         var events = new List<string>();
         foreach (var k in keys) events.Add(await EventForAsync(k, ct));

@@ -40,6 +40,7 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
     {
         var profile = Enum.Parse<ConsentProfile>(s.Profile, true);
         using var pipeline = new LocalPipeline(s.Lake, profile, Environment.ProcessorCount);
+        await pipeline.Refiner.EnsureCatalogAsync(ct);
         foreach (var src in LandingSource.All) Directory.CreateDirectory(Path.Combine(pipeline.Lake.Store.BucketFolder, src.LandingPrefix));
         AnsiConsole.MarkupLine($"watching [bold]{Markup.Escape(Path.Combine(pipeline.Lake.Store.BucketFolder, "<source>", "landing"))}[/] — drop JSON-lines files there; Ctrl+C stops");
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -343,6 +343,10 @@ public sealed class Refiner(IObjectStore store, IConsentIndex index, IWorkQueue 
         return true;
     }
 
+    /// <summary>Creates (or updates) the catalog's five tables, so each is queryable even before it has a row.</summary>
+    public Task EnsureCatalogAsync(CancellationToken ct = default) =>
+        Task.WhenAll(Tables.Published(options.Profile).Select(t => EnsureTableAsync(t, ct)));
+
     private Task EnsureTableAsync(TableSchema table, CancellationToken ct) =>
         _tablesEnsured.GetOrAdd(table.Name, _ => catalog.EnsureTableAsync(table, ct));
 }
