@@ -1,0 +1,341 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DuckDB.NET.Data;
+using Stedi.Bench;
+using Stedi.Lakehouse.Schema;
+
+// stedi-bench: the pipeline against DuckDB on N× the real data, one scale per run (issue 6).
+//   --scale N [--json FILE] [--profile strict|rubric] [--work DIR] [--skip-incremental] [--big-object-mb M]
+//   [--seed S] [--real DIR] [--parallelism P]
+// Internal: --side pipeline|duckdb|bigobject (each side runs in its own child process, so peak RSS is its own).
+
+var opts = Args.Parse(args);
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+if (opts.TryGetValue("side", out var side)) return await Sides.RunAsync(side, opts);
+return await Orchestrator.RunAsync(opts);
+
+namespace Stedi.Bench
+{
+    internal static class Args
+    {
+        public static Dictionary<string, string> Parse(string[] args)
+        {
+            var d = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var i = 0; i < args.Length; i++)
+            {
+                if (!args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unexpected argument '{args[i]}'");
+                var name = args[i][2..];
+                if (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal)) d[name] = args[++i];
+                else d[name] = "true";
+            }
+            return d;
+        }
+    }
+
+    internal static class Rss
+    {
+        /// <summary>Peak resident set of this process (VmHWM) in MB; falls back to the peak working set.</summary>
+        public static double PeakMb()
+        {
+            try
+            {
+                foreach (var line in File.ReadLines("/proc/self/status"))
+                    if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                        return Math.Round(long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0, 1);
+            }
+            catch (IOException) { }
+            return Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, 1);
+        }
+    }
+
+    internal static class Sides
+    {
+        public static async Task<int> RunAsync(string side, Dictionary<string, string> o)
+        {
+            var result = new JsonObject();
+            var strict = o.GetValueOrDefault("profile", "strict") != "rubric";
+            switch (side)
+            {
+                case "duckdb":
+                {
+                    var sw = Stopwatch.StartNew();
+                    var counts = DuckDbPeer.Run(o["landing"], strict, o["out"]);
+                    result["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 3);
+                    result["peak_rss_mb"] = Rss.PeakMb();
+                    result["tables"] = JsonSerializer.SerializeToNode(counts);
+                    break;
+                }
+                case "pipeline":
+                {
+                    if (Directory.Exists(o["lake"])) Directory.Delete(o["lake"], true);
+                    var parallelism = int.Parse(o.GetValueOrDefault("parallelism", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+                    using var p = new PipelineSide(o["lake"], strict ? ConsentProfile.Strict : ConsentProfile.Rubric, parallelism);
+                    var full = await p.FullRunAsync(o["landing"]);
+                    result["peak_rss_mb"] = Rss.PeakMb();
+                    foreach (var (k, v) in full) result[k] = JsonSerializer.SerializeToNode(v);
+                    result["fingerprints"] = Fingerprints(Path.Combine(p.BucketFolder, "*", "{0}", "*", "*.parquet"), strict);
+                    if (o.TryGetValue("incr-accel", out var ia))
+                    {
+                        var incrDir = o["incr-dir"];
+                        var (s1, r1) = await p.AbsorbAsync(incrDir, ia);
+                        var (s2, r2) = await p.AbsorbAsync(incrDir, o["incr-customer"]);
+                        result["incremental_accel_seconds"] = s1;
+                        result["incremental_accel_recomputes"] = r1;
+                        result["incremental_customer_seconds"] = s2;
+                        result["incremental_customer_recomputes"] = r2;
+                        result["fingerprints_after_incremental"] = Fingerprints(Path.Combine(p.BucketFolder, "*", "{0}", "*", "*.parquet"), strict);
+                    }
+                    break;
+                }
+                case "bigobject":
+                {
+                    if (Directory.Exists(o["lake"])) Directory.Delete(o["lake"], true);
+                    var baseline = Rss.PeakMb();
+                    var (seconds, rows, status) = await PipelineSide.IngestAloneAsync(o["lake"], o["file"]);
+                    result["seconds"] = seconds;
+                    result["rows"] = rows;
+                    result["status"] = status;
+                    result["baseline_rss_mb"] = baseline;
+                    result["peak_rss_mb"] = Rss.PeakMb();
+                    break;
+                }
+                default:
+                    Console.Error.WriteLine($"unknown side '{side}'");
+                    return 2;
+            }
+            await File.WriteAllTextAsync(o["result"], result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        }
+
+        /// <summary>Fingerprints (rows, time sum, row-hash sum) of the five tables over Parquet files matched by a glob pattern with {0} = table.</summary>
+        public static JsonObject Fingerprints(string globPattern, bool strict)
+        {
+            using var conn = new DuckDBConnection("DataSource=:memory:");
+            conn.Open();
+            var o = new JsonObject();
+            foreach (var t in DuckDbPeer.TableNames)
+            {
+                var (rows, time, hash) = DuckDbPeer.Fingerprint(conn, t, string.Format(CultureInfo.InvariantCulture, globPattern, t), strict);
+                o[t] = new JsonObject { ["rows"] = rows, ["time_sum"] = time, ["row_hash_sum"] = hash };
+            }
+            return o;
+        }
+    }
+
+    internal static class Orchestrator
+    {
+        private static string Exe(out List<string> prefix)
+        {
+            prefix = [];
+            var exe = Environment.ProcessPath!;
+            if (Path.GetFileNameWithoutExtension(exe) == "dotnet") prefix.Add(typeof(Orchestrator).Assembly.Location);
+            return exe;
+        }
+
+        private static (JsonObject Result, double WallSeconds) Child(string side, string resultFile, params string[] extra)
+        {
+            var exe = Exe(out var prefix);
+            var psi = new ProcessStartInfo(exe) { UseShellExecute = false };
+            foreach (var a in prefix) psi.ArgumentList.Add(a);
+            psi.ArgumentList.Add("--side");
+            psi.ArgumentList.Add(side);
+            psi.ArgumentList.Add("--result");
+            psi.ArgumentList.Add(resultFile);
+            foreach (var a in extra) psi.ArgumentList.Add(a);
+            if (File.Exists(resultFile)) File.Delete(resultFile);
+            var sw = Stopwatch.StartNew();
+            using var p = Process.Start(psi)!;
+            p.WaitForExit();
+            if (p.ExitCode != 0 || !File.Exists(resultFile)) throw new InvalidOperationException($"--side {side} failed with exit code {p.ExitCode}");
+            return (JsonNode.Parse(File.ReadAllText(resultFile))!.AsObject(), Math.Round(sw.Elapsed.TotalSeconds, 3));
+        }
+
+        private static string Sh(string cmd, string args)
+        {
+            try
+            {
+                var psi = new ProcessStartInfo(cmd, args) { RedirectStandardOutput = true, UseShellExecute = false };
+                using var p = Process.Start(psi)!;
+                var s = p.StandardOutput.ReadToEnd().Trim();
+                p.WaitForExit();
+                return s;
+            }
+            catch (Exception) { return "?"; }
+        }
+
+        public static async Task<int> RunAsync(Dictionary<string, string> o)
+        {
+            if (!o.TryGetValue("scale", out var scaleText) || !int.TryParse(scaleText, out var scale) || scale < 1)
+            {
+                Console.Error.WriteLine("usage: stedi-bench --scale N [--json FILE] [--profile strict|rubric] [--work DIR] [--skip-incremental] [--big-object-mb M] [--seed S] [--real DIR]");
+                return 2;
+            }
+            var profile = o.GetValueOrDefault("profile", "strict");
+            if (profile is not ("strict" or "rubric")) { Console.Error.WriteLine("--profile must be strict or rubric"); return 2; }
+            var strict = profile == "strict";
+            var seed = int.Parse(o.GetValueOrDefault("seed", "42"), CultureInfo.InvariantCulture);
+            var work = Path.GetFullPath(o.GetValueOrDefault("work", Path.Combine(Path.GetTempPath(), "stedi-bench")));
+            var real = Path.GetFullPath(o.GetValueOrDefault("real", Path.Combine("data", "stedi", "landing")));
+            var bigMb = int.Parse(o.GetValueOrDefault("big-object-mb", "0"), CultureInfo.InvariantCulture);
+            var incremental = !o.ContainsKey("skip-incremental");
+            Directory.CreateDirectory(work);
+
+            var report = new JsonObject
+            {
+                ["scale"] = scale, ["profile"] = profile, ["seed"] = seed,
+                ["machine"] = new JsonObject
+                {
+                    ["nproc"] = Environment.ProcessorCount,
+                    ["memory"] = Sh("sh", "-c \"free -m | awk '/Mem:/{print $2\\\" MB\\\"}'\""),
+                    ["dotnet"] = Environment.Version.ToString(),
+                    ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+                    ["loadavg_at_start"] = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?",
+                },
+            };
+
+            // 1. generate (not timed as part of either side)
+            var sw = Stopwatch.StartNew();
+            var gen = new Generator(real, seed);
+            var landing = Path.Combine(work, $"landing-x{scale}-s{seed}");
+            var landingInfo = gen.Write(landing, scale);
+            var incrDir = Path.Combine(work, $"incr-x{scale}-s{seed}");
+            var (incrAccel, incrCustomer) = gen.WriteIncremental(incrDir, scale);
+            Console.WriteLine($"generated {landingInfo.Rows:N0} rows, {landingInfo.Bytes / 1048576.0:N1} MB, {landingInfo.Files} files in {sw.Elapsed.TotalSeconds:N1} s -> {landing}");
+            report["landing_rows"] = landingInfo.Rows;
+            report["landing_bytes"] = landingInfo.Bytes;
+            report["landing_files"] = landingInfo.Files;
+            report["consent_changes"] = landingInfo.ConsentChanges;
+
+            // 2. the two sides, same run, each in its own process
+            var duckOut = Path.Combine(work, $"duckdb-out-x{scale}");
+            var lake = Path.Combine(work, $"lake-x{scale}");
+            Console.WriteLine("running DuckDB ...");
+            var (duck, duckWall) = Child("duckdb", Path.Combine(work, "duckdb.result.json"), "--landing", landing, "--out", duckOut, "--profile", profile);
+            Console.WriteLine($"  DuckDB {duck["seconds"]} s");
+            Console.WriteLine("running pipeline ...");
+            var pipeArgs = new List<string> { "--landing", landing, "--lake", lake, "--profile", profile };
+            if (o.TryGetValue("parallelism", out var par)) pipeArgs.AddRange(["--parallelism", par]);
+            if (incremental) pipeArgs.AddRange(["--incr-dir", incrDir, "--incr-accel", incrAccel, "--incr-customer", incrCustomer]);
+            var (pipe, pipeWall) = Child("pipeline", Path.Combine(work, "pipeline.result.json"), [.. pipeArgs]);
+            Console.WriteLine($"  pipeline {pipe["seconds"]} s");
+
+            // 3. outputs equal? counts, time sums and row-hash sums per table
+            var duckFp = Sides.Fingerprints(Path.Combine(duckOut, "{0}.parquet"), strict);
+            var pipeFp = pipe["fingerprints"]!.AsObject();
+            var tables = new JsonObject();
+            var equal = true;
+            foreach (var t in DuckDbPeer.TableNames)
+            {
+                var a = pipeFp[t]!; var b = duckFp[t]!;
+                var same = a.ToJsonString() == b.ToJsonString();
+                equal &= same;
+                tables[t] = new JsonObject { ["pipeline"] = a.DeepClone(), ["duckdb"] = b.DeepClone(), ["equal"] = same };
+            }
+            report["outputs_equal"] = equal;
+            report["tables"] = tables;
+
+            double ps = pipe["seconds"]!.GetValue<double>(), ds = duck["seconds"]!.GetValue<double>();
+            report["pipeline_seconds"] = ps;
+            report["duckdb_seconds"] = ds;
+            report["ratio"] = Math.Round(ps / ds, 2);
+            report["pipeline_rows_per_second"] = Math.Round(landingInfo.Rows / ps);
+            report["duckdb_rows_per_second"] = Math.Round(landingInfo.Rows / ds);
+            report["pipeline_peak_rss_mb"] = pipe["peak_rss_mb"]!.DeepClone();
+            report["duckdb_peak_rss_mb"] = duck["peak_rss_mb"]!.DeepClone();
+            report["pipeline_upload_seconds"] = pipe["upload_seconds"]!.DeepClone();
+            report["pipeline_process_wall_seconds"] = pipeWall;
+            report["duckdb_process_wall_seconds"] = duckWall;
+            report["pipeline_breakdown"] = new JsonObject
+            {
+                ["all_events_delivered_at_seconds"] = pipe["all_events_delivered_at_seconds"]!.DeepClone(),
+                ["drain_tail_seconds"] = pipe["drain_tail_seconds"]!.DeepClone(),
+                ["ingest_busy_seconds"] = pipe["ingest_busy_seconds"]!.DeepClone(),
+                ["refine_busy_seconds"] = pipe["refine_busy_seconds"]!.DeepClone(),
+                ["recomputes"] = pipe["recomputes"]!.DeepClone(),
+                ["objects"] = pipe["objects"]!.DeepClone(),
+                ["failed_objects"] = pipe["failed_objects"]!.DeepClone(),
+            };
+
+            // 4. incremental absorb vs full recompute; the state after it is checked against DuckDB over landing + the new files
+            if (incremental)
+            {
+                double ia = pipe["incremental_accel_seconds"]!.GetValue<double>(), ic = pipe["incremental_customer_seconds"]!.GetValue<double>();
+                report["incremental_accel_seconds"] = ia;
+                report["incremental_accel_recomputes"] = pipe["incremental_accel_recomputes"]!.DeepClone();
+                report["incremental_customer_seconds"] = ic;
+                report["incremental_customer_recomputes"] = pipe["incremental_customer_recomputes"]!.DeepClone();
+                report["incremental_accel_speedup_vs_pipeline_full"] = Math.Round(ps / ia, 1);
+                report["incremental_accel_speedup_vs_duckdb_full"] = Math.Round(ds / ia, 1);
+                report["incremental_customer_speedup_vs_pipeline_full"] = Math.Round(ps / ic, 1);
+                report["incremental_customer_speedup_vs_duckdb_full"] = Math.Round(ds / ic, 1);
+                var after = Path.Combine(work, $"landing-after-x{scale}-s{seed}");
+                if (Directory.Exists(after)) Directory.Delete(after, true);
+                foreach (var f in Directory.EnumerateFiles(landing, "*.json", SearchOption.AllDirectories).Concat(Directory.EnumerateFiles(incrDir, "*.json", SearchOption.AllDirectories)))
+                {
+                    var src = f.StartsWith(landing, StringComparison.Ordinal) ? landing : incrDir;
+                    var dest = Path.Combine(after, Path.GetRelativePath(src, f));
+                    Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+                    File.CreateSymbolicLink(dest, f);
+                }
+                var afterOut = Path.Combine(work, $"duckdb-after-x{scale}");
+                DuckDbPeer.Run(after, strict, afterOut);
+                var afterFp = Sides.Fingerprints(Path.Combine(afterOut, "{0}.parquet"), strict);
+                var pipeAfter = pipe["fingerprints_after_incremental"]!.AsObject();
+                var afterEqual = DuckDbPeer.TableNames.All(t => pipeAfter[t]!.ToJsonString() == afterFp[t]!.ToJsonString());
+                report["outputs_equal_after_incremental"] = afterEqual;
+                report["tables_after_incremental"] = new JsonObject(DuckDbPeer.TableNames.Select(t => KeyValuePair.Create(t,
+                    (JsonNode?)new JsonObject { ["pipeline_rows"] = pipeAfter[t]!["rows"]!.DeepClone(), ["duckdb_rows"] = afterFp[t]!["rows"]!.DeepClone() })));
+            }
+
+            // 5. one big landing object ingested alone
+            if (bigMb > 0)
+            {
+                var bigDir = Path.Combine(work, "big");
+                var (bigFile, bigRows, bigBytes) = gen.WriteBigObject(bigDir, bigMb);
+                Console.WriteLine($"big object: {bigRows:N0} rows, {bigBytes / 1048576.0:N0} MB; ingesting ...");
+                var (big, _) = Child("bigobject", Path.Combine(work, "bigobject.result.json"), "--file", bigFile, "--lake", Path.Combine(work, "lake-big"));
+                report["big_object_mb"] = Math.Round(bigBytes / 1048576.0);
+                report["big_object_rows"] = bigRows;
+                report["big_object_ingest_seconds"] = big["seconds"]!.DeepClone();
+                report["big_object_status"] = big["status"]!.DeepClone();
+                report["big_object_rows_read"] = big["rows"]!.DeepClone();
+                report["big_object_baseline_rss_mb"] = big["baseline_rss_mb"]!.DeepClone();
+                report["big_object_peak_rss_mb"] = big["peak_rss_mb"]!.DeepClone();
+                File.Delete(bigFile);
+                Directory.Delete(Path.Combine(work, "lake-big"), true);
+            }
+
+            Print(report);
+            if (o.TryGetValue("json", out var jsonFile))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(jsonFile))!);
+                await File.WriteAllTextAsync(jsonFile, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+                Console.WriteLine($"wrote {jsonFile}");
+            }
+            return equal ? 0 : 1;
+        }
+
+        private static void Print(JsonObject r)
+        {
+            Console.WriteLine();
+            if (r["outputs_equal"]!.GetValue<bool>() is false)
+            {
+                Console.WriteLine("!!!!!!!! OUTPUTS DIFFER: pipeline and DuckDB disagree — figures below are NOT comparable !!!!!!!!");
+            }
+            Console.WriteLine($"{"table",-26} {"pipeline rows",14} {"duckdb rows",14}  equal");
+            foreach (var (t, v) in r["tables"]!.AsObject())
+                Console.WriteLine($"{t,-26} {v!["pipeline"]!["rows"],14} {v["duckdb"]!["rows"],14}  {v["equal"]}");
+            Console.WriteLine();
+            string[] keys = ["scale", "landing_rows", "landing_bytes", "outputs_equal", "pipeline_seconds", "duckdb_seconds", "ratio",
+                "pipeline_rows_per_second", "duckdb_rows_per_second", "pipeline_peak_rss_mb", "duckdb_peak_rss_mb", "pipeline_upload_seconds",
+                "incremental_accel_seconds", "incremental_customer_seconds", "incremental_accel_speedup_vs_pipeline_full", "incremental_accel_speedup_vs_duckdb_full",
+                "incremental_customer_speedup_vs_pipeline_full", "incremental_customer_speedup_vs_duckdb_full", "outputs_equal_after_incremental",
+                "big_object_mb", "big_object_rows", "big_object_ingest_seconds", "big_object_peak_rss_mb"];
+            foreach (var k in keys)
+                if (r[k] is { } v) Console.WriteLine($"{k,-48} {v.ToJsonString()}");
+            Console.WriteLine($"{"pipeline_breakdown",-48} {r["pipeline_breakdown"]!.ToJsonString()}");
+        }
+    }
+}
