@@ -1,0 +1,384 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Amazon.DynamoDBv2;
+using Amazon.DynamoDBv2.Model;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Amazon.SQS;
+using Amazon.SQS.Model;
+using Stedi.Functions;
+using Stedi.Lakehouse.Aws;
+using Stedi.Lakehouse.Ingest;
+using Stedi.Lakehouse.Logging;
+using Stedi.Lakehouse.Parquet;
+using Stedi.Lakehouse.Reading;
+using Stedi.Lakehouse.Refine;
+using Stedi.Lakehouse.Schema;
+
+namespace Stedi.Cli.Emulation;
+
+/// <summary>Shape of an emulated deployment.</summary>
+/// <param name="Name">Prefix of every resource name (bucket, queues, table; the Glue database uses it with
+/// <c>_</c> for <c>-</c>). Unique per deployment so that many share one moto.</param>
+/// <param name="Profile">Semantic profile of the functions (<c>STEDI_PROFILE</c>).</param>
+/// <param name="MaxReceives">Redrive policy <c>maxReceiveCount</c> of every queue (the stack uses 5).</param>
+/// <param name="MaxObjectBytes">The functions' <c>STEDI_MAX_OBJECT_BYTES</c>, or null for no limit.</param>
+/// <param name="IngestBatchSize">Batch size of the landing queue mappings (the stack uses 1).</param>
+/// <param name="RefineBatchSize">Batch size of the refresh queue mapping (the stack uses 10).</param>
+/// <param name="RefineConcurrency">Concurrent pollers of the refresh queue (FIFO keeps one partition at a time).</param>
+/// <param name="RetryDelaySeconds">How soon a failed message is received again (see <see cref="EventSourceMappingOptions"/>).</param>
+/// <param name="Region">Region.</param>
+public sealed record EmulationSettings(
+    string Name, ConsentProfile Profile = ConsentProfile.Strict, int MaxReceives = 5, long? MaxObjectBytes = null,
+    int IngestBatchSize = 1, int RefineBatchSize = 10, int RefineConcurrency = 2, int RetryDelaySeconds = 1, string Region = "us-east-1")
+{
+    /// <summary>A fresh resource-name prefix, <c>stedi-emu-&lt;8 hex&gt;</c>.</summary>
+    public static string NewName() => "stedi-emu-" + Guid.NewGuid().ToString("N")[..8];
+}
+
+/// <summary>A queue with its dead-letter queue.</summary>
+/// <param name="Url">Queue URL.</param>
+/// <param name="Arn">Queue ARN.</param>
+/// <param name="DlqUrl">Dead-letter queue URL.</param>
+public sealed record QueuePair(string Url, string Arn, string DlqUrl);
+
+/// <summary>One landing message a mapping delivered, as its body (an S3 event notification, normally).</summary>
+/// <param name="Source">Landing source of the queue.</param>
+/// <param name="Body">Message body.</param>
+public sealed record Delivery(string Source, string Body);
+
+/// <summary>
+/// What the CDK stack creates, on an S3/SQS/DynamoDB/Glue endpoint (moto): the versioned lake bucket with S3→SQS
+/// notifications per landing prefix (<c>s3:ObjectCreated:*</c>, prefix filter), a standard queue per landing source
+/// with a DLQ (redrive after <see cref="EmulationSettings.MaxReceives"/>), the FIFO refresh queue (no content-based
+/// deduplication) with a FIFO DLQ, the DynamoDB index table (<c>pk</c>/<c>sk</c>, on demand), the Glue database and
+/// tables. The functions run in-process behind <see cref="EventSourceMappingPoller"/>s, configured from the same
+/// environment variables the stack sets (<see cref="FunctionEnvironment"/>).
+/// </summary>
+public sealed class EmulatedDeployment : IDisposable
+{
+    private readonly ConcurrentQueue<Delivery> _deliveries = new();
+    private readonly ConcurrentQueue<RecordOutcome> _ingestOutcomes = new();
+
+    private EmulatedDeployment(EmulationSettings settings, string endpoint, IReadOnlyDictionary<string, string> environment,
+        FunctionEnvironment function, AwsLake lake, IReadOnlyDictionary<string, QueuePair> landing, QueuePair refresh, ILakeLog log)
+    {
+        (Settings, Endpoint, Environment, Function, Lake, LandingQueues, RefreshQueue, Log) = (settings, endpoint, environment, function, lake, landing, refresh, log);
+        Refiner = new Refiner(lake.ObjectStore, lake.ConsentIndex, lake.WorkQueue, lake.Catalog, function.Options, log);
+        RefineFunction = new RefineFunction(Refiner, log);
+        IngestFunctions = LandingSource.All.ToDictionary(s => s.Name,
+            s => new IngestFunction(new Ingestor(lake.ObjectStore, lake.ConsentIndex, lake.WorkQueue, function.Options, log), log, s), StringComparer.Ordinal);
+        var mappings = new List<EventSourceMappingPoller>();
+        foreach (var s in LandingSource.All)
+        {
+            var q = landing[s.Name];
+            var fn = IngestFunctions[s.Name];
+            mappings.Add(new EventSourceMappingPoller($"ingest {s.Name}", lake.Sqs, q.Url, q.Arn, settings.Region, async (json, ct) =>
+            {
+                foreach (var m in System.Text.Json.JsonSerializer.Deserialize(json, LambdaJsonContext.Default.SqsEvent)?.Records ?? [])
+                    _deliveries.Enqueue(new Delivery(s.Name, m.Body ?? ""));
+                var r = await fn.HandleEventAsync(json, ct);
+                foreach (var o in r.Outcomes) _ingestOutcomes.Enqueue(o);
+                return r;
+            }, MappingOptions(settings.IngestBatchSize)));
+        }
+        for (var i = 0; i < Math.Max(1, settings.RefineConcurrency); i++)
+            mappings.Add(new EventSourceMappingPoller("refine", lake.Sqs, refresh.Url, refresh.Arn, settings.Region,
+                (json, ct) => RefineFunction.HandleEventAsync(json, ct), MappingOptions(settings.RefineBatchSize)));
+        Mappings = mappings;
+        EventSourceMappingOptions MappingOptions(int batch) => new(batch, VisibilityTimeoutSeconds: 300, RetryDelaySeconds: settings.RetryDelaySeconds, WaitTimeSeconds: 1);
+    }
+
+    /// <summary>Settings.</summary>
+    public EmulationSettings Settings { get; }
+    /// <summary>The endpoint of every service.</summary>
+    public string Endpoint { get; }
+    /// <summary>The functions' environment variables, as the stack sets them (without <c>STEDI_SOURCE</c>).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; }
+    /// <summary>The functions' configuration, read from <see cref="Environment"/>.</summary>
+    public FunctionEnvironment Function { get; }
+    /// <summary>The AWS adapters and clients.</summary>
+    public AwsLake Lake { get; }
+    /// <summary>Landing queues by source name.</summary>
+    public IReadOnlyDictionary<string, QueuePair> LandingQueues { get; }
+    /// <summary>The FIFO refresh queue.</summary>
+    public QueuePair RefreshQueue { get; }
+    /// <summary>The functions' log.</summary>
+    public ILakeLog Log { get; }
+    /// <summary>Domain refine over the AWS adapters.</summary>
+    public Refiner Refiner { get; }
+    /// <summary>The ingest function of each source (<c>STEDI_SOURCE</c> set), by source name.</summary>
+    public IReadOnlyDictionary<string, IngestFunction> IngestFunctions { get; }
+    /// <summary>The refine function.</summary>
+    public RefineFunction RefineFunction { get; }
+    /// <summary>The event source mappings: one per landing queue, then the refresh queue's pollers.</summary>
+    public IReadOnlyList<EventSourceMappingPoller> Mappings { get; }
+    /// <summary>Per-record outcomes of every ingest invocation so far.</summary>
+    public IReadOnlyList<RecordOutcome> IngestOutcomes => _ingestOutcomes.ToList();
+    /// <summary>Every landing message body the mappings delivered (with redeliveries).</summary>
+    public IReadOnlyList<Delivery> Deliveries => _deliveries.ToList();
+
+    /// <summary>Creates the resources and wires the functions.</summary>
+    /// <param name="endpoint">The emulator's URL (e.g. moto's), used for every service.</param>
+    /// <param name="settings">Names and limits.</param>
+    /// <param name="log">The functions' log (null: none).</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <exception cref="Amazon.Runtime.AmazonServiceException">A service refused a create call.</exception>
+    public static async Task<EmulatedDeployment> CreateAsync(string endpoint, EmulationSettings settings, ILakeLog? log = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var n = settings.Name;
+        var bucket = n;
+        var table = $"{n}-index";
+        var database = n.Replace('-', '_');
+        AwsLake bootstrap = AwsLake.Create(new AwsLakeConfig(bucket, table, "unused", database, settings.Region, endpoint), AwsLake.EmulatorCredentials);
+        try
+        {
+            var sqs = bootstrap.Sqs;
+            async Task<QueuePair> CreatePairAsync(string name, bool fifo)
+            {
+                var suffix = fifo ? ".fifo" : "";
+                var common = new Dictionary<string, string> { ["MessageRetentionPeriod"] = "1209600" };
+                if (fifo) { common["FifoQueue"] = "true"; common["ContentBasedDeduplication"] = "false"; }
+                var dlq = await sqs.CreateQueueAsync(new CreateQueueRequest { QueueName = $"{name}-dlq{suffix}", Attributes = new(common) }, ct);
+                var dlqArn = await ArnAsync(sqs, dlq.QueueUrl, ct);
+                var attrs = new Dictionary<string, string>(common)
+                {
+                    ["VisibilityTimeout"] = "1800",
+                    ["RedrivePolicy"] = $"{{\"deadLetterTargetArn\":\"{dlqArn}\",\"maxReceiveCount\":{settings.MaxReceives.ToString(CultureInfo.InvariantCulture)}}}",
+                };
+                var q = await sqs.CreateQueueAsync(new CreateQueueRequest { QueueName = name + suffix, Attributes = attrs }, ct);
+                return new QueuePair(q.QueueUrl, await ArnAsync(sqs, q.QueueUrl, ct), dlq.QueueUrl);
+            }
+            var landing = new Dictionary<string, QueuePair>(StringComparer.Ordinal);
+            foreach (var s in LandingSource.All) landing[s.Name] = await CreatePairAsync($"{n}-{s.Name.Replace('_', '-')}-landing", fifo: false);
+            var refresh = await CreatePairAsync($"{n}-refresh", fifo: true);
+
+            await bootstrap.S3.PutBucketAsync(new PutBucketRequest { BucketName = bucket }, ct);
+            await bootstrap.S3.PutBucketVersioningAsync(new PutBucketVersioningRequest
+            {
+                BucketName = bucket, VersioningConfig = new S3BucketVersioningConfig { Status = VersionStatus.Enabled },
+            }, ct);
+            // S3 sends an s3:TestEvent to each queue when the configuration is saved, as AWS does; the functions acknowledge it.
+            await bootstrap.S3.PutBucketNotificationAsync(new PutBucketNotificationRequest
+            {
+                BucketName = bucket,
+                QueueConfigurations = LandingSource.All.Select(s => new QueueConfiguration
+                {
+                    Id = $"{s.Name}-landing",
+                    Queue = landing[s.Name].Arn,
+                    Events = [EventType.ObjectCreatedAll],
+                    Filter = new Filter { S3KeyFilter = new S3KeyFilter { FilterRules = [new FilterRule("Prefix", s.LandingPrefix)] } },
+                }).ToList(),
+            }, ct);
+            await bootstrap.DynamoDb.CreateTableAsync(new CreateTableRequest
+            {
+                TableName = table,
+                BillingMode = BillingMode.PAY_PER_REQUEST,
+                AttributeDefinitions = [new("pk", ScalarAttributeType.S), new("sk", ScalarAttributeType.S)],
+                KeySchema = [new("pk", KeyType.HASH), new("sk", KeyType.RANGE)],
+            }, ct);
+
+            var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["STEDI_LAKE_BUCKET"] = bucket,
+                ["STEDI_INDEX_TABLE"] = table,
+                ["STEDI_REFRESH_QUEUE_URL"] = refresh.Url,
+                ["STEDI_GLUE_DATABASE"] = database,
+                ["STEDI_PROFILE"] = settings.Profile.ToString().ToLowerInvariant(),
+                ["AWS_REGION"] = settings.Region,
+                ["STEDI_ENDPOINT_URL"] = endpoint,
+            };
+            if (settings.MaxObjectBytes is { } max) environment["STEDI_MAX_OBJECT_BYTES"] = max.ToString(CultureInfo.InvariantCulture);
+            var function = FunctionEnvironment.FromEnvironment(k => environment.GetValueOrDefault(k));
+            var lake = AwsLake.Create(function.Lake, AwsLake.EmulatorCredentials);
+            var deployment = new EmulatedDeployment(settings, endpoint, environment, function, lake, landing, refresh, log ?? NullLakeLog.Instance);
+            // The stack declares the database and the five tables (CatalogStack); the refine function keeps them current.
+            await deployment.Refiner.EnsureCatalogAsync(ct);
+            return deployment;
+        }
+        finally { bootstrap.Dispose(); }
+    }
+
+    private static async Task<string> ArnAsync(IAmazonSQS sqs, string url, CancellationToken ct) =>
+        (await sqs.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = url, AttributeNames = ["QueueArn"] }, ct)).Attributes["QueueArn"];
+
+    /// <summary>Uploads every landing file under a folder with PutObject, as <c>&lt;source&gt;/landing/&lt;file&gt;</c>; S3 notifies the landing queues.</summary>
+    /// <param name="landingDir">Folder of <c>customer/</c>, <c>accelerometer/</c>, <c>step_trainer/</c>.</param>
+    /// <param name="order">Order of the uploads (default: by key, customer first).</param>
+    /// <param name="onUploaded">Called after each upload with (uploaded, total).</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <returns>The keys, in upload order.</returns>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    public async Task<IReadOnlyList<string>> UploadAsync(string landingDir, Func<IEnumerable<string>, IEnumerable<string>>? order = null,
+        Action<int, int>? onUploaded = null, CancellationToken ct = default)
+    {
+        if (!Directory.Exists(landingDir)) throw new DirectoryNotFoundException($"landing folder not found: {landingDir}");
+        var files = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(landingDir, "*", SearchOption.AllDirectories))
+            if (LocalPipeline.LandingKeyFor(Path.GetRelativePath(landingDir, file)) is { } key) files[key] = file;
+        var keys = files.Keys.OrderBy(k => LandingSource.ForKey(k)!.Kind).ThenBy(k => k, StringComparer.Ordinal).ToList();
+        if (order is not null) keys = order(keys).ToList();
+        var done = 0;
+        foreach (var key in keys)
+        {
+            await UploadAsync(key, files[key], ct);
+            onUploaded?.Invoke(++done, keys.Count);
+        }
+        return keys;
+    }
+
+    /// <summary>Uploads one file to one key with PutObject.</summary>
+    public async Task UploadAsync(string key, string file, CancellationToken ct = default) =>
+        await Lake.S3.PutObjectAsync(new PutObjectRequest { BucketName = Lake.Config.Bucket, Key = key, FilePath = file, ContentType = "application/json" }, ct);
+
+    /// <summary>
+    /// Runs every event source mapping until all queues are empty (no visible or in-flight message) and stay so for
+    /// <paramref name="quiet"/>; messages that keep failing end in their DLQ through the redrive policy meanwhile.
+    /// </summary>
+    /// <param name="quiet">How long the queues must stay empty (default 2 s; longer than the retry delay).</param>
+    /// <param name="timeout">Give up after this long (default 30 min).</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <exception cref="TimeoutException">The queues did not drain in time.</exception>
+    public async Task RunUntilQuietAsync(TimeSpan? quiet = null, TimeSpan? timeout = null, CancellationToken ct = default)
+    {
+        var quietFor = quiet ?? TimeSpan.FromSeconds(Math.Max(2, Settings.RetryDelaySeconds + 1));
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var lastActivity = new long[Mappings.Count];
+        var loops = Mappings.Select((m, i) => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                PollResult r;
+                try { r = await m.PollOnceAsync(stop.Token); }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested) { return; }
+                if (r.Received > 0) Interlocked.Exchange(ref lastActivity[i], DateTime.UtcNow.Ticks);
+            }
+        }, CancellationToken.None)).ToList();
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(30));
+        DateTime? emptySince = null;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(250, ct);
+                var faulted = loops.FirstOrDefault(t => t.IsFaulted);
+                if (faulted is not null) await faulted;
+                var depth = await DepthAsync(ct);
+                var now = DateTime.UtcNow;
+                var recent = false;
+                for (var i = 0; i < lastActivity.Length; i++)
+                    recent |= now - new DateTime(Interlocked.Read(ref lastActivity[i]), DateTimeKind.Utc) < quietFor;
+                if (depth > 0 || recent) emptySince = null;
+                else if ((emptySince ??= now) + quietFor <= now) break;
+                if (now > deadline) throw new TimeoutException($"queues still hold {depth} message(s) after {(timeout ?? TimeSpan.FromMinutes(30)).TotalMinutes:0} min");
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            try { await Task.WhenAll(loops); } catch (OperationCanceledException) { }
+        }
+    }
+
+    /// <summary>Visible plus in-flight messages of the landing and refresh queues (not the DLQs).</summary>
+    public async Task<long> DepthAsync(CancellationToken ct = default)
+    {
+        long total = 0;
+        foreach (var url in LandingQueues.Values.Select(q => q.Url).Append(RefreshQueue.Url))
+            total += await CountAsync(url, ct);
+        return total;
+    }
+
+    /// <summary>Messages in a queue, visible or in flight.</summary>
+    public async Task<long> CountAsync(string queueUrl, CancellationToken ct = default)
+    {
+        var a = await Lake.Sqs.GetQueueAttributesAsync(new GetQueueAttributesRequest
+        {
+            QueueUrl = queueUrl, AttributeNames = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        }, ct);
+        return a.Attributes.Sum(kv => long.Parse(kv.Value, CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Messages waiting in the dead-letter queues (landing and refresh).</summary>
+    public async Task<long> DeadLettersAsync(CancellationToken ct = default)
+    {
+        long total = 0;
+        foreach (var url in LandingQueues.Values.Select(q => q.DlqUrl).Append(RefreshQueue.DlqUrl)) total += await CountAsync(url, ct);
+        return total;
+    }
+
+    /// <summary>
+    /// Every row of every published table, read back from the Parquet objects under <c>trusted/</c> and
+    /// <c>curated/</c> in the bucket; also the partition folders found per table.
+    /// </summary>
+    public async Task<PublishedData> ReadPublishedAsync(CancellationToken ct = default)
+    {
+        var data = new PublishedData();
+        foreach (var t in Tables.Published(Settings.Profile)) { data.Rows[t.Name] = []; data.Partitions[t.Name] = []; }
+        foreach (var zone in new[] { "trusted/", "curated/" })
+            foreach (var o in await Lake.ObjectStore.ListAsync(zone, ct))
+            {
+                if (!o.Key.EndsWith(".parquet", StringComparison.Ordinal)) continue;
+                var parts = o.Key.Split('/');
+                if (parts.Length < 4 || !data.Rows.TryGetValue(parts[1], out var rows)) continue;
+                var schema = Tables.ByName(parts[1], Settings.Profile);
+                using var buffer = new MemoryStream();
+                await using (var s = await Lake.ObjectStore.OpenReadAsync(o.Key, ct)) await s.CopyToAsync(buffer, ct);
+                buffer.Position = 0;
+                rows.AddRange(await ParquetTable.ReadAsync(schema, buffer, ct));
+                var folder = parts[2];
+                var prefix = schema.PartitionKey + "=";
+                if (folder.StartsWith(prefix, StringComparison.Ordinal)) data.Partitions[parts[1]].Add(folder[prefix.Length..]);
+            }
+        return data;
+    }
+
+    /// <summary>The same summary as <c>stedi run</c>, with the row counts read back from the Parquet objects in S3
+    /// and the rest from the index table (ingest manifests, refine outcomes).</summary>
+    public async Task<RunSummary> SummarizeAsync(TimeSpan elapsed, CancellationToken ct = default)
+    {
+        var published = await ReadPublishedAsync(ct);
+        var index = Lake.ConsentIndex;
+        var refined = (await index.ListRefineOutcomesAsync(ct)).Select(o => RefineOutcome.FromJson(o.OutcomeJson)).ToList();
+        var summary = new RunSummary { Profile = Settings.Profile.ToString().ToLowerInvariant(), ElapsedSeconds = Math.Round(elapsed.TotalSeconds, 3) };
+        foreach (var t in Tables.Published(Settings.Profile))
+        {
+            summary.Tables[t.Name] = published.Rows[t.Name].Count;
+            var f = new SortedDictionary<string, long>(StringComparer.Ordinal);
+            foreach (var o in refined.Where(o => o.Table == t.Name))
+            {
+                foreach (var (rule, n) in o.Filtered) f[rule] = f.GetValueOrDefault(rule) + n;
+                foreach (var (rule, n) in o.Flagged) f[rule] = f.GetValueOrDefault(rule) + n;
+            }
+            summary.Filtered[t.Name] = f;
+        }
+        foreach (var e in await index.ListLedgerAsync(ct))
+        {
+            var m = IngestManifest.FromJson(e.ManifestJson);
+            summary.Objects++;
+            summary.RowsRead[m.Source] = summary.RowsRead.GetValueOrDefault(m.Source) + m.RowsRead;
+            summary.Quarantined += m.RowsQuarantined;
+            foreach (var (r, n) in m.QuarantinedByReason) summary.QuarantinedByReason[r] = summary.QuarantinedByReason.GetValueOrDefault(r) + n;
+            summary.Normalized += m.RowsNormalized;
+        }
+        var outcomes = IngestOutcomes.Where(o => o.Status != "test_event").ToList();
+        summary.Events = outcomes.Count;
+        summary.AlreadyProcessed = outcomes.Count(o => o.Status == "already_processed");
+        summary.Failed = outcomes.Count(o => o.Status is "failed" or "too_large");
+        summary.Recomputes = Mappings.Where(m => m.QueueUrl == RefreshQueue.Url).Sum(m => m.Deleted);
+        return summary;
+    }
+
+    /// <summary>Disposes the clients (the resources stay in the emulator).</summary>
+    public void Dispose() => Lake.Dispose();
+}
+
+/// <summary>Rows and partition folders of the published tables, read back from S3.</summary>
+public sealed class PublishedData
+{
+    /// <summary>Rows per table (in schema column order).</summary>
+    public SortedDictionary<string, List<object?[]>> Rows { get; } = new(StringComparer.Ordinal);
+    /// <summary>Partition values per table, one per partition folder holding a Parquet object.</summary>
+    public SortedDictionary<string, SortedSet<string>> Partitions { get; } = new(StringComparer.Ordinal);
+}

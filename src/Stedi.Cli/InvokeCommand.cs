@@ -1,0 +1,177 @@
+using System.ComponentModel;
+using System.Text.Json;
+using Amazon.SQS.Model;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Stedi.Cli.Emulation;
+using Stedi.Functions;
+using Stedi.Lakehouse.Aws;
+using Stedi.Lakehouse.Ingest;
+using Stedi.Lakehouse.Logging;
+using Stedi.Lakehouse.Refine;
+using Stedi.Lakehouse.Schema;
+
+namespace Stedi.Cli;
+
+/// <summary>Settings of <c>stedi invoke</c>.</summary>
+public sealed class InvokeSettings : CommandSettings
+{
+    /// <summary>Event file.</summary>
+    [CommandOption("--event <FILE>")]
+    [Description("The invocation payload: an S3 event notification, an SQS event of them, or an SQS event of refresh messages (see events/)")]
+    public string Event { get; init; } = "";
+
+    /// <summary>Function.</summary>
+    [CommandOption("--function <NAME>")]
+    [Description("ingest or refine. Default: refine when the SQS bodies are {\"table\",\"partition\"} messages, else ingest")]
+    public string? Function { get; init; }
+
+    /// <summary>Local lake.</summary>
+    [CommandOption("--lake <DIR>")]
+    [Description("Run on the embedded adapters of this lake folder (default ./lake, unless --endpoint or STEDI_LAKE_BUCKET is set)")]
+    public string? Lake { get; init; }
+
+    /// <summary>Emulator or AWS endpoint.</summary>
+    [CommandOption("--endpoint <URL>")]
+    [Description("Run on the AWS adapters against this endpoint (moto); names come from the STEDI_* variables as in the Lambda. " +
+                 "Without --endpoint and --lake, a set STEDI_LAKE_BUCKET means real AWS (default credential chain)")]
+    public string? Endpoint { get; init; }
+
+    /// <summary>Profile.</summary>
+    [CommandOption("--profile <PROFILE>")]
+    [Description("strict or rubric (default: STEDI_PROFILE, else strict); must match the lake's earlier runs")]
+    public string? Profile { get; init; }
+
+    /// <summary>Function log file.</summary>
+    [CommandOption("--log <FILE>")]
+    [Description("Write the functions' JSON-lines log to FILE (default: standard error)")]
+    public string? Log { get; init; }
+
+    /// <inheritdoc />
+    public override ValidationResult Validate()
+    {
+        if (string.IsNullOrEmpty(Event)) return ValidationResult.Error("--event FILE is required");
+        if (!File.Exists(Event)) return ValidationResult.Error($"event file not found: {Event}");
+        if (Function is not null and not ("ingest" or "refine")) return ValidationResult.Error($"--function must be ingest or refine, not '{Function}'");
+        if (Profile is not null && !Enum.TryParse<ConsentProfile>(Profile, true, out _)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
+        if (Lake is not null && Endpoint is not null) return ValidationResult.Error("pass --lake or --endpoint, not both");
+        return ValidationResult.Success();
+    }
+}
+
+/// <summary>
+/// <c>stedi invoke</c>: one handler invocation with an event file, like <c>sam local invoke</c>; the response JSON goes
+/// to standard output, the function log and a short summary to standard error. The refresh work the invocation
+/// causes is drained (the in-process queue locally; the FIFO refresh queue, polled like the refine event source
+/// mapping, on moto or AWS) before it returns.
+/// </summary>
+public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, TypeInfoResolver = LambdaJsonContext.Default };
+
+    /// <summary>Which function an event is for: refine when its SQS bodies are refresh messages, else ingest.</summary>
+    public static string InferFunction(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        if (!EventShape.IsSqs(doc.RootElement)) return "ingest";
+        foreach (var r in doc.RootElement.GetProperty("Records").EnumerateArray())
+        {
+            if (!r.TryGetProperty("body", out var b) || b.ValueKind != JsonValueKind.String) continue;
+            try
+            {
+                SqsWorkQueue.ParseBody(b.GetString()!);
+                return "refine";
+            }
+            catch (FormatException) { }
+        }
+        return "ingest";
+    }
+
+    /// <inheritdoc />
+    public override async Task<int> ExecuteAsync(CommandContext context, InvokeSettings s, CancellationToken ct)
+    {
+        var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        var json = await File.ReadAllTextAsync(s.Event, ct);
+        string function;
+        try { function = s.Function ?? InferFunction(json); }
+        catch (JsonException e)
+        {
+            err.MarkupLine($"[red]{Markup.Escape(s.Event)} is not JSON:[/] {Markup.Escape(e.Message)}");
+            return 2;
+        }
+        await using var logFile = s.Log is null ? null : new StreamWriter(s.Log, append: true);
+        ILakeLog log = new JsonLinesLakeLog(logFile ?? Console.Error);
+        var useAws = s.Endpoint is not null || (s.Lake is null && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("STEDI_LAKE_BUCKET")));
+        try
+        {
+            var (response, drained, where) = useAws
+                ? await InvokeAwsAsync(s, function, json, log, ct)
+                : await InvokeLocalAsync(s, function, json, log, ct);
+            Console.Out.WriteLine(JsonSerializer.Serialize(response, Indented));
+            var byStatus = response.Outcomes.GroupBy(o => o.Status).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}");
+            err.MarkupLine(Markup.Escape($"{function} on {where}: {response.Outcomes.Count} record(s) ({string.Join(", ", byStatus)}); " +
+                $"batch item failures {response.BatchItemFailures.Count}; refresh work drained: {drained} recompute(s)"));
+            return response.BatchItemFailures.Count > 0 ? 1 : 0;
+        }
+        catch (InvalidOperationException e) when (e.Message.StartsWith("function configuration is invalid", StringComparison.Ordinal))
+        {
+            err.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+            return 2;
+        }
+        catch (AggregateException e)
+        {
+            // A direct S3 invocation with failed objects: Lambda reports the function error (and retries the event).
+            Console.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, string> { ["errorType"] = e.GetType().Name, ["errorMessage"] = e.Message }));
+            err.MarkupLine($"[red]{function} failed:[/] {Markup.Escape(e.Message)}");
+            return 1;
+        }
+    }
+
+    private static async Task<(BatchResponse, long, string)> InvokeLocalAsync(InvokeSettings s, string function, string json, ILakeLog log, CancellationToken ct)
+    {
+        var lakeDir = s.Lake ?? "lake";
+        var profile = Enum.Parse<ConsentProfile>(s.Profile ?? Environment.GetEnvironmentVariable("STEDI_PROFILE") ?? "strict", true);
+        using var pipeline = new LocalPipeline(lakeDir, profile, Environment.ProcessorCount, log: log);
+        await pipeline.Refiner.EnsureCatalogAsync(ct);
+        var response = function == "refine"
+            ? await new RefineFunction(pipeline.Refiner, log).HandleEventAsync(json, ct)
+            : await pipeline.IngestFunction.HandleEventAsync(json, ct);
+        await pipeline.Queue.DrainAsync(ct);
+        return (response, pipeline.Queue.Completed, $"lake {lakeDir}");
+    }
+
+    private static async Task<(BatchResponse, long, string)> InvokeAwsAsync(InvokeSettings s, string function, string json, ILakeLog log, CancellationToken ct)
+    {
+        string? Get(string name) => name switch
+        {
+            "STEDI_ENDPOINT_URL" when s.Endpoint is not null => s.Endpoint.TrimEnd('/'),
+            "STEDI_PROFILE" when s.Profile is not null => s.Profile,
+            _ => Environment.GetEnvironmentVariable(name),
+        };
+        var env = FunctionEnvironment.FromEnvironment(Get);
+        // moto accepts any credentials; real AWS gets the default chain (environment, profile, SSO, role).
+        var emulator = env.Lake.ServiceUrl is not null && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID"));
+        using var lake = AwsLake.Create(env.Lake, emulator ? AwsLake.EmulatorCredentials : null);
+        var refiner = new Refiner(lake.ObjectStore, lake.ConsentIndex, lake.WorkQueue, lake.Catalog, env.Options, log);
+        var refine = new RefineFunction(refiner, log);
+        var response = function == "refine"
+            ? await refine.HandleEventAsync(json, ct)
+            : await new IngestFunction(new Ingestor(lake.ObjectStore, lake.ConsentIndex, lake.WorkQueue, env.Options, log), log, env.Source).HandleEventAsync(json, ct);
+
+        var arn = (await lake.Sqs.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = env.Lake.RefreshQueueUrl, AttributeNames = ["QueueArn"] }, ct)).Attributes["QueueArn"];
+        var poller = new EventSourceMappingPoller("refine", lake.Sqs, env.Lake.RefreshQueueUrl, arn, env.Lake.Region,
+            refine.HandleEventAsync, new EventSourceMappingOptions(BatchSize: 10, VisibilityTimeoutSeconds: 300, RetryDelaySeconds: 1, WaitTimeSeconds: 1));
+        var deadline = DateTime.UtcNow.AddMinutes(15);
+        while (DateTime.UtcNow < deadline)
+        {
+            var r = await poller.PollOnceAsync(ct);
+            if (r.Received > 0) continue;
+            var a = await lake.Sqs.GetQueueAttributesAsync(new GetQueueAttributesRequest
+            {
+                QueueUrl = env.Lake.RefreshQueueUrl, AttributeNames = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            }, ct);
+            if (a.Attributes.Values.All(v => v == "0")) break;
+        }
+        return (response, poller.Deleted, env.Lake.ServiceUrl ?? $"AWS {env.Lake.Region}");
+    }
+}
