@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using System.Text;
+using Stedi.Lakehouse;
+using Stedi.Lakehouse.Local;
+using Stedi.Lakehouse.Reading;
+using Xunit.Abstractions;
+
+namespace Stedi.Cases.Tests;
+
+/// <summary>
+/// Generates the body of the case <c>large-file-streaming</c> on the fly: its two sample lines repeated, the
+/// timestamp of each new line one millisecond after the previous one, until <paramref name="targetBytes"/> are
+/// reached (whole lines only). Nothing is buffered beyond one line.
+/// </summary>
+public sealed class GeneratedAccelerometerStream(long targetBytes) : Stream
+{
+    private const long FirstTimestamp = 1750000001000;
+    private byte[] _line = [];
+    private int _linePos;
+    private long _written;
+
+    public long Lines { get; private set; }
+
+    private static readonly string[] Xyz = ["\"x\":1.0,\"y\":0.0,\"z\":0.0", "\"x\":0.0,\"y\":1.0,\"z\":0.0"];
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        var n = 0;
+        while (n < count)
+        {
+            if (_linePos == _line.Length)
+            {
+                if (_written >= targetBytes) break;
+                _line = Encoding.ASCII.GetBytes($"{{\"user\":\"alice@example.com\",\"timestamp\":{FirstTimestamp + Lines},{Xyz[Lines % 2]}}}\n");
+                _linePos = 0;
+                _written += _line.Length;
+                Lines++;
+            }
+            var k = Math.Min(count - n, _line.Length - _linePos);
+            Buffer.BlockCopy(_line, _linePos, buffer, offset + n, k);
+            _linePos += k;
+            n += k;
+        }
+        return n;
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
+/// <summary>The case <c>large-file-streaming</c>: streamed ingest of a generated object, and the too-large path.</summary>
+public sealed class LargeFileTests(ITestOutputHelper output)
+{
+    private const string HugeKey = "accelerometer/landing/accelerometer-huge.json";
+
+    private static async Task<long> PutGeneratedAsync(CaseRun run, long bytes)
+    {
+        var gen = new GeneratedAccelerometerStream(bytes);
+        await run.P.Lake.Store.PutAsync(HugeKey, gen, "application/json");
+        return gen.Lines;
+    }
+
+    /// <summary>~64 MB (about 800,000 readings) in the default suite: every row out once, staged as several row groups.</summary>
+    [Fact]
+    public async Task LargeObjectIsStreamedIntoSeveralRowGroups()
+    {
+        using var run = new CaseRun();
+        await run.UploadCaseAsync("large-file-streaming"); // customer file and the 2-line sample
+        var lines = await PutGeneratedAsync(run, 64L << 20);
+        var sw = Stopwatch.StartNew();
+        var r = await run.DeliverAsync("large-file-streaming");
+        output.WriteLine($"{lines} lines ({64} MiB) ingested and refined in {sw.Elapsed.TotalSeconds:F1} s");
+        Assert.All(r.Outcomes, o => Assert.Equal("ingested", o.Status));
+        var m = (await run.ManifestAsync(HugeKey))!;
+        Assert.Equal((lines, lines, 0L, "complete"), (m.RowsRead, m.RowsStaged, m.RowsQuarantined, m.Status));
+        Assert.Equal(lines, run.StagedRows("accelerometer"));
+        Assert.Equal(lines, run.Count("accelerometer_trusted"));
+        Assert.Equal(lines, run.Longs("SELECT count(DISTINCT \"timestamp\") FROM accelerometer_trusted")[0]);
+        // Streamed: the staged Parquet was written as bounded row groups, not one buffered batch.
+        var groups = run.StagedFiles("accelerometer").Sum(f => DuckDbQueryEngine.Describe(f).RowGroups);
+        Assert.True(groups >= lines / new LakeOptions().SpillRows, $"expected several row groups, got {groups}");
+        var rec = Assert.Single(await run.ReconcileAsync(), o => o.LandingKey == HugeKey);
+        Assert.True(rec.Balanced);
+    }
+
+    /// <summary>Larger than the invocation limit: too_large before any write (to the DLQ via the SQS batch failure); a retry with a larger limit ingests once.</summary>
+    [Fact]
+    public async Task TooLargeFailsCleanlyAndRetryDoesNotDuplicate()
+    {
+        using var run = new CaseRun();
+        var lines = await PutGeneratedAsync(run, 4L << 20);
+        var size = (await run.P.Lake.Store.HeadAsync(HugeKey))!.Size;
+        run.UseOptions(new LakeOptions { MaxObjectBytes = size - 1 });
+        var evt = await run.P.EventForAsync(HugeKey);
+
+        var sqs = await run.DeliverJsonAsync(CaseTests.WrapInSqs(evt));
+        var o = Assert.Single(sqs.Outcomes);
+        Assert.Equal(("too_large", "object too large for one invocation"), (o.Status, o.Reason));
+        Assert.Equal("m-1", Assert.Single(sqs.BatchItemFailures).ItemIdentifier);
+        Assert.Empty(run.OutputKeys());
+        Assert.Null(await run.ManifestAsync(HugeKey));
+        // Invoked directly by S3, the handler fails the invocation (so Lambda retries and then uses its DLQ), naming the reason.
+        var direct = await Assert.ThrowsAsync<AggregateException>(() => run.Handler.HandleEventAsync(evt));
+        Assert.Contains("object too large for one invocation", direct.Message);
+        Assert.Empty(run.OutputKeys());
+
+        run.UseOptions(new LakeOptions { MaxObjectBytes = size });
+        var retry = await run.DeliverJsonAsync(CaseTests.WrapInSqs(evt));
+        Assert.Equal("ingested", retry.Outcomes.Single().Status);
+        Assert.Empty(retry.BatchItemFailures);
+        var again = await run.DeliverJsonAsync(CaseTests.WrapInSqs(evt));
+        Assert.Equal("already_processed", again.Outcomes.Single().Status);
+        Assert.Equal(lines, run.StagedRows("accelerometer"));
+        Assert.Equal(lines, (await run.ManifestAsync(HugeKey))!.RowsStaged);
+        Assert.Empty(run.Quarantine("accelerometer"));
+    }
+
+    /// <summary>
+    /// The 2 GiB object of the case (opt-in: <c>STEDI_LARGE_TESTS=1</c>; takes minutes). Reports the peak working set
+    /// and managed heap sampled while the ingest handler runs, and asserts the bound.
+    /// </summary>
+    [Fact]
+    public async Task TwoGibObjectWithBoundedMemory()
+    {
+        if (Environment.GetEnvironmentVariable("STEDI_LARGE_TESTS") != "1")
+        {
+            output.WriteLine("skipped: set STEDI_LARGE_TESTS=1 to run the 2 GiB ingest");
+            return;
+        }
+        var gib = double.TryParse(Environment.GetEnvironmentVariable("STEDI_LARGE_GIB"), System.Globalization.CultureInfo.InvariantCulture, out var g) ? g : 2.0;
+        using var run = new CaseRun();
+        var lines = await PutGeneratedAsync(run, (long)(gib * (1L << 30)));
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        using var proc = Process.GetCurrentProcess();
+        proc.Refresh();
+        var baseline = proc.WorkingSet64;
+        long peakWs = 0, peakHeap = 0;
+        using var cts = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!cts.IsCancellationRequested)
+            {
+                proc.Refresh();
+                peakWs = Math.Max(peakWs, proc.WorkingSet64);
+                peakHeap = Math.Max(peakHeap, GC.GetTotalMemory(false));
+                try { await Task.Delay(50, cts.Token); } catch (OperationCanceledException) { }
+            }
+        });
+        var sw = Stopwatch.StartNew();
+        var r = await run.Handler.HandleEventAsync(await run.P.EventForAsync(HugeKey)); // ingest only: parse, stage, quarantine, manifest
+        sw.Stop();
+        cts.Cancel();
+        await sampler;
+        var report = $"2 GiB case: {lines} lines, {gib} GiB, ingest {sw.Elapsed.TotalSeconds:F0} s, peak working set {peakWs >> 20} MiB (baseline {baseline >> 20} MiB), peak managed heap {peakHeap >> 20} MiB";
+        output.WriteLine(report);
+        Console.WriteLine(report);
+        await File.WriteAllTextAsync(Path.Combine(Path.GetTempPath(), "stedi-large-file-memory.txt"), report + "\n");
+        Assert.Equal("ingested", r.Outcomes.Single().Status);
+        var m = (await run.ManifestAsync(HugeKey))!;
+        Assert.Equal((lines, lines), (m.RowsRead, m.RowsStaged));
+        Assert.True(peakWs - baseline < 1L << 30, report); // well below a 3 GiB Lambda (and far below the object size)
+    }
+}
