@@ -13,40 +13,51 @@ namespace Stedi.Lakehouse.Aws;
 /// DESIGN.md §4 trap b).
 /// </summary>
 /// <remarks>
-/// <para>Item layout (every item also carries <c>type</c>, used by the two Scans):</para>
+/// <para>Item layout. Each lookup is one item per looked-up key, so every read is a BatchGetItem (100 keys a call)
+/// and no read needs a Query; every set-valued write is an atomic UpdateItem (<c>ADD</c> to a string set, or
+/// <c>SET x = if_not_exists(x, v)</c>), so concurrent writers produce the union with no read-modify-write race.
+/// Every item carries <c>type</c>.</para>
 /// <list type="table">
 /// <listheader><term>pk / sk</term><description>what and attributes</description></listheader>
-/// <item><term><c>cust#&lt;customerKey&gt;</c> / <c>v#&lt;versionId&gt;</c></term><description>one customer version (type <c>cust</c>):
-/// <c>serial</c> S?, <c>lud</c> N?, <c>consented</c> BOOL, <c>ct</c> N?, <c>canon</c> S.</description></item>
-/// <item><term><c>serial#&lt;serial&gt;</c> / <c>&lt;customerKey&gt;</c></term><description>serial lookup (type <c>serial</c>).</description></item>
-/// <item><term><c>member#&lt;kind&gt;#&lt;member&gt;</c> / <c>&lt;partition&gt;</c></term><description>partition membership (type <c>member</c>).</description></item>
-/// <item><term><c>counts#&lt;partition&gt;</c> / <c>&lt;customerKey&gt;</c></term><description>trusted reading count <c>n</c> N (type <c>counts</c>).</description></item>
-/// <item><term><c>trusted#&lt;customerKey&gt;</c> / <c>&lt;partition&gt;</c></term><description>the same fact keyed by customer (type <c>trusted</c>), so
-/// "has any trusted reading" is one Query with <c>Limit = 1</c>.</description></item>
-/// <item><term><c>ledger#&lt;landingKey&gt;</c> / <c>-</c></term><description>ledger entry (type <c>ledger</c>): <c>idem</c> S, <c>source</c> S,
-/// <c>staged</c> L of S, manifest in <c>body</c> S or <c>bodyz</c> B.</description></item>
-/// <item><term><c>outcome#&lt;table&gt;</c> / <c>&lt;partition&gt;</c></term><description>refine outcome (type <c>outcome</c>): JSON in <c>body</c> S or <c>bodyz</c> B.</description></item>
+/// <item><term><c>cust#&lt;customerKey&gt;</c> / <c>-</c></term><description>the customer's versions (type <c>cust</c>): one map
+/// attribute per version named <c>v#&lt;versionId&gt;</c> = {<c>serial</c> S?, <c>lud</c> N?, <c>consented</c> BOOL, <c>ct</c> N?,
+/// <c>canon</c> S}, written with <c>if_not_exists</c> (a stored version is never changed).</description></item>
+/// <item><term><c>serial#&lt;serial&gt;</c> / <c>-</c></term><description>customers that carried the serial: <c>keys</c> SS.</description></item>
+/// <item><term><c>member#&lt;kind&gt;#&lt;member&gt;</c> / <c>-</c></term><description>partitions holding the member: <c>parts</c> SS.</description></item>
+/// <item><term><c>counts#&lt;partition&gt;</c> / <c>s00</c>..<c>s15</c></term><description>trusted reading counts of the
+/// partition, sharded by a hash of the customer key: <c>n</c> M (customer key → N). Only counts above zero are kept.</description></item>
+/// <item><term><c>trusted#&lt;customerKey&gt;</c> / <c>-</c></term><description>partitions where the customer has trusted
+/// readings: <c>parts</c> SS (DynamoDB drops the attribute when the set empties).</description></item>
+/// <item><term><c>ledger#&lt;landingKey&gt;</c> / <c>-</c></term><description>ledger entry (type <c>ledger</c>): <c>lk</c>, <c>idem</c>,
+/// <c>source</c> S, <c>staged</c> L of S, the manifest in <c>body</c> S or <c>bodyz</c> B.</description></item>
+/// <item><term><c>outcome#&lt;table&gt;</c> / <c>&lt;partition&gt;</c></term><description>refine outcome (type <c>outcome</c>):
+/// <c>table</c> S, JSON in <c>body</c> S or <c>bodyz</c> B.</description></item>
 /// </list>
-/// <para>JSON documents larger than <see cref="CompressAboveBytes"/> UTF-8 bytes are stored gzip-compressed in the
-/// binary attribute <c>bodyz</c> instead of <c>body</c>, to stay under DynamoDB's 400 KB item limit.</para>
-/// <para>Writes go through BatchWriteItem in chunks of 25, retrying UnprocessedItems with exponential backoff; the
-/// SDK itself retries throttling errors (configure <c>MaxErrorRetry</c> on the client, see <see cref="AwsLake"/>).
-/// Customer versions are content-addressed (version id = SHA-256 of the canonical JSON), so an unconditional put of
-/// an existing version writes the identical item: "an existing version is left as is" holds without a condition.</para>
-/// <para><see cref="ListLedgerAsync"/> and <see cref="ListRefineOutcomesAsync"/> Scan the whole table with a filter on
-/// <c>type</c>: they are for tooling and summaries, not hot paths.</para>
-/// <para>Sources: DynamoDB API reference (BatchWriteItem, Query, Scan, GetItem) and "Service, account, and table
-/// quotas" (400 KB item size) at https://docs.aws.amazon.com/amazondynamodb/latest/.</para>
+/// <para>Limits that follow from DynamoDB's 400 KB item size: a customer's versions (about 600 of ~600 bytes), the
+/// partitions of one member (about 25,000 hour values), the customers of one serial, and a partition's trusted counts
+/// (16 shards, about 150,000 customers). JSON documents above <see cref="CompressAboveBytes"/> UTF-8 bytes are stored
+/// gzip-compressed in the binary attribute <c>bodyz</c>.</para>
+/// <para>Batch calls retry UnprocessedItems / UnprocessedKeys with exponential backoff; the SDK itself retries
+/// throttling (<c>ProvisionedThroughputExceededException</c>, <c>ThrottlingException</c>) per the client's
+/// <c>MaxErrorRetry</c> (see <see cref="AwsLake"/>). <see cref="ListLedgerAsync"/> and
+/// <see cref="ListRefineOutcomesAsync"/> Scan the table with a filter on <c>type</c>: for tools and summaries.</para>
+/// <para>Sources: DynamoDB API reference (UpdateItem update expressions, BatchGetItem, BatchWriteItem, Scan) and
+/// "Service, account, and table quotas" at https://docs.aws.amazon.com/amazondynamodb/latest/.</para>
 /// </remarks>
 public sealed class DynamoDbConsentIndex : IConsentIndex
 {
     /// <summary>JSON bodies above this many UTF-8 bytes (350 KB) are stored gzip-compressed in a binary attribute.</summary>
     public const int CompressAboveBytes = 350 * 1024;
 
-    private const int MaxParallelQueries = 16;
+    /// <summary>Number of items a partition's trusted counts are spread over.</summary>
+    public const int CountShards = 16;
+
+    private const int MaxParallelCalls = 16;
     private const int MaxBatchAttempts = 10;
+    private const int VersionsPerUpdate = 40;
     private readonly IAmazonDynamoDB _ddb;
     private readonly string _table;
+    private readonly SemaphoreSlim[] _stripes = Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
 
     /// <summary>Creates the index over an existing table with a caller-owned client.</summary>
     /// <param name="ddb">DynamoDB client.</param>
@@ -60,110 +71,160 @@ public sealed class DynamoDbConsentIndex : IConsentIndex
     }
 
     /// <inheritdoc />
-    /// <exception cref="AmazonDynamoDBException">DynamoDB rejected a write, or items stayed unprocessed after retries.</exception>
-    public Task PutCustomerVersionsAsync(IReadOnlyCollection<CustomerVersion> versions, CancellationToken ct = default)
+    /// <remarks>Serials first (UpdateItem <c>ADD keys</c> per serial; a superset is harmless), then one UpdateItem per
+    /// customer setting each version attribute with <c>if_not_exists</c>. The first occurrence of a version in the
+    /// input wins, as if the versions had been written one by one.</remarks>
+    /// <exception cref="AmazonDynamoDBException">DynamoDB rejected a write (e.g. the customer's item would exceed 400 KB).</exception>
+    public async Task PutCustomerVersionsAsync(IReadOnlyCollection<CustomerVersion> versions, CancellationToken ct = default)
     {
-        var items = new List<Dictionary<string, AttributeValue>>(versions.Count * 2);
-        foreach (var v in versions)
+        var bySerial = versions.Where(v => v.SerialNumber is not null)
+            .GroupBy(v => v.SerialNumber!, StringComparer.Ordinal)
+            .Select(g => (Pk: $"serial#{g.Key}", Values: g.Select(v => v.CustomerKey).Distinct().ToList()));
+        await AddToSetsAsync(bySerial, "keys", "serial", ct).ConfigureAwait(false);
+
+        var calls = new List<(string Key, List<CustomerVersion> Versions)>();
+        foreach (var g in versions.GroupBy(v => v.CustomerKey, StringComparer.Ordinal))
         {
-            var item = Item($"cust#{v.CustomerKey}", $"v#{v.VersionId}", "cust");
-            item["key"] = S(v.CustomerKey);
-            item["vid"] = S(v.VersionId);
-            if (v.SerialNumber is not null) item["serial"] = S(v.SerialNumber);
-            if (v.LastUpdateDate is { } lud) item["lud"] = N(lud);
-            item["consented"] = new AttributeValue { BOOL = v.Consented };
-            if (v.ConsentTime is { } ctime) item["ct"] = N(ctime);
-            item["canon"] = S(v.Canonical);
-            items.Add(item);
-            if (v.SerialNumber is not null)
-                items.Add(Item($"serial#{v.SerialNumber}", v.CustomerKey, "serial"));
+            var unique = g.DistinctBy(v => v.VersionId, StringComparer.Ordinal).ToList();
+            calls.AddRange(unique.Chunk(VersionsPerUpdate).Select(c => (g.Key, c.ToList())));
         }
-        return WriteAsync(items.Select(i => new WriteRequest { PutRequest = new PutRequest { Item = i } }), ct);
+        await ForEachAsync(calls, (c, token) => SetVersionsAsync(c.Key, c.Versions, token), ct).ConfigureAwait(false);
+    }
+
+    private Task<UpdateItemResponse> SetVersionsAsync(string customerKey, List<CustomerVersion> versions, CancellationToken ct)
+    {
+        var names = new Dictionary<string, string> { ["#t"] = "type", ["#k"] = "key" };
+        var values = new Dictionary<string, AttributeValue> { [":t"] = S("cust"), [":k"] = S(customerKey) };
+        var sets = new List<string> { "#t = :t", "#k = :k" };
+        for (var i = 0; i < versions.Count; i++)
+        {
+            var v = versions[i];
+            var m = new Dictionary<string, AttributeValue>
+            {
+                ["consented"] = new() { BOOL = v.Consented },
+                ["canon"] = S(v.Canonical),
+            };
+            if (v.SerialNumber is not null) m["serial"] = S(v.SerialNumber);
+            if (v.LastUpdateDate is { } lud) m["lud"] = N(lud);
+            if (v.ConsentTime is { } ctime) m["ct"] = N(ctime);
+            names[$"#v{i}"] = $"v#{v.VersionId}";
+            values[$":v{i}"] = new AttributeValue { M = m };
+            sets.Add($"#v{i} = if_not_exists(#v{i}, :v{i})");
+        }
+        return UpdateAsync(new UpdateItemRequest
+        {
+            TableName = _table, Key = Key($"cust#{customerKey}", "-"),
+            UpdateExpression = "SET " + string.Join(", ", sets),
+            ExpressionAttributeNames = names, ExpressionAttributeValues = values,
+        }, ct);
     }
 
     /// <inheritdoc />
-    /// <remarks>One consistent Query per key (partition <c>cust#key</c>), up to 16 in parallel.</remarks>
+    /// <remarks>BatchGetItem of the customers' items (consistent), 100 keys a call.</remarks>
     public async Task<IReadOnlyList<CustomerVersion>> GetCustomerVersionsAsync(IReadOnlyCollection<string> customerKeys, CancellationToken ct = default)
     {
-        var pages = await QueryManyAsync(customerKeys.Distinct().Select(k => $"cust#{k}"), 0, ct).ConfigureAwait(false);
-        return pages.SelectMany(p => p).Select(i => new CustomerVersion(
-            i["key"].S, i["vid"].S,
-            i.TryGetValue("serial", out var s) ? s.S : null,
-            i.TryGetValue("lud", out var lud) ? long.Parse(lud.N, CultureInfo.InvariantCulture) : null,
-            i["consented"].BOOL == true,
-            i.TryGetValue("ct", out var c) ? long.Parse(c.N, CultureInfo.InvariantCulture) : null,
-            i["canon"].S)).ToList();
+        var items = await GetManyAsync(customerKeys.Distinct().Select(k => $"cust#{k}"), ct).ConfigureAwait(false);
+        var result = new List<CustomerVersion>();
+        foreach (var item in items.Values)
+        {
+            var key = item["key"].S;
+            foreach (var (name, value) in item)
+            {
+                if (!name.StartsWith("v#", StringComparison.Ordinal)) continue;
+                var m = value.M;
+                result.Add(new CustomerVersion(key, name[2..],
+                    m.TryGetValue("serial", out var s) ? s.S : null,
+                    m.TryGetValue("lud", out var lud) ? long.Parse(lud.N, CultureInfo.InvariantCulture) : null,
+                    m["consented"].BOOL == true,
+                    m.TryGetValue("ct", out var c) ? long.Parse(c.N, CultureInfo.InvariantCulture) : null,
+                    m["canon"].S));
+            }
+        }
+        return result;
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<(string Serial, string CustomerKey)>> GetCustomerKeysBySerialAsync(IReadOnlyCollection<string> serials, CancellationToken ct = default)
     {
-        var distinct = serials.Distinct().ToList();
-        var pages = await QueryManyAsync(distinct.Select(s => $"serial#{s}"), 0, ct).ConfigureAwait(false);
-        return pages.SelectMany(p => p).Select(i => (i["pk"].S["serial#".Length..], i["sk"].S)).ToList();
+        var items = await GetManyAsync(serials.Distinct().Select(s => $"serial#{s}"), ct).ConfigureAwait(false);
+        return items.SelectMany(kv => StringSet(kv.Value, "keys").Select(k => (kv.Key["serial#".Length..], k))).ToList();
     }
 
     /// <inheritdoc />
-    /// <exception cref="AmazonDynamoDBException">DynamoDB rejected a write, or items stayed unprocessed after retries.</exception>
+    /// <remarks>One UpdateItem <c>ADD parts</c> per distinct (kind, member).</remarks>
+    /// <exception cref="AmazonDynamoDBException">DynamoDB rejected a write.</exception>
     public Task AddMembershipAsync(IReadOnlyCollection<PartitionMembership> items, CancellationToken ct = default) =>
-        WriteAsync(items.Select(m => new WriteRequest
-        {
-            PutRequest = new PutRequest { Item = Item($"member#{m.Kind}#{m.Member}", m.Partition, "member") },
-        }), ct);
+        AddToSetsAsync(items.GroupBy(m => (m.Kind, m.Member))
+            .Select(g => (Pk: $"member#{g.Key.Kind}#{g.Key.Member}", Values: g.Select(m => m.Partition).Distinct().ToList())),
+            "parts", "member", ct);
 
     /// <inheritdoc />
     /// <remarks>Distinct partitions in ordinal order.</remarks>
     public async Task<IReadOnlyList<string>> GetPartitionsAsync(string kind, IReadOnlyCollection<string> members, CancellationToken ct = default)
     {
-        var pages = await QueryManyAsync(members.Distinct().Select(m => $"member#{kind}#{m}"), 0, ct).ConfigureAwait(false);
-        return pages.SelectMany(p => p).Select(i => i["sk"].S).Distinct().Order(StringComparer.Ordinal).ToList();
+        var items = await GetManyAsync(members.Distinct().Select(m => $"member#{kind}#{m}"), ct).ConfigureAwait(false);
+        return items.Values.SelectMany(i => StringSet(i, "parts")).Distinct().Order(StringComparer.Ordinal).ToList();
     }
 
     /// <inheritdoc />
-    /// <remarks>Counts of zero or less are not stored (such a customer has no trusted reading there). The new items are
-    /// written before the stale ones are deleted, so a crash between the two leaves extra facts (a customer may look
-    /// as having trusted readings) rather than missing ones; the next recompute of the partition repairs it.</remarks>
-    /// <exception cref="AmazonDynamoDBException">DynamoDB rejected a write, or items stayed unprocessed after retries.</exception>
+    /// <remarks>
+    /// Counts of zero or less are not stored (such a customer has no trusted reading there). The per-customer
+    /// <c>trusted#</c> sets are updated first (ADD / DELETE of the partition, idempotent), then the changed count shards
+    /// are rewritten; a crash in between leaves the old counts, so the retried recompute applies the same changes again.
+    /// Safe without conditions only because recomputes of one partition are serialised (the port's contract).
+    /// </remarks>
+    /// <exception cref="AmazonDynamoDBException">DynamoDB rejected a write.</exception>
     public async Task<IReadOnlyDictionary<string, long>> ReplaceTrustedReadingCountsAsync(string partition, IReadOnlyDictionary<string, long> counts, CancellationToken ct = default)
     {
+        var pk = $"counts#{partition}";
+        var shardKeys = Enumerable.Range(0, CountShards).Select(ShardName).ToList();
+        var stored = await GetManyAsync(shardKeys.Select(s => (pk, s)), ct).ConfigureAwait(false);
         var previous = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var i in await QueryAsync($"counts#{partition}", 0, ct).ConfigureAwait(false))
-            previous[i["sk"].S] = long.Parse(i["n"].N, CultureInfo.InvariantCulture);
+        foreach (var item in stored.Values)
+            if (item.TryGetValue("n", out var n) && n.M is { } m)
+                foreach (var (k, v) in m) previous[k] = long.Parse(v.N, CultureInfo.InvariantCulture);
 
-        var puts = new List<WriteRequest>();
-        foreach (var (key, n) in counts)
-        {
-            if (n <= 0 || (previous.TryGetValue(key, out var old) && old == n)) continue;
-            var c = Item($"counts#{partition}", key, "counts");
-            c["n"] = N(n);
-            var t = Item($"trusted#{key}", partition, "trusted");
-            t["n"] = N(n);
-            puts.Add(new WriteRequest { PutRequest = new PutRequest { Item = c } });
-            puts.Add(new WriteRequest { PutRequest = new PutRequest { Item = t } });
-        }
-        await WriteAsync(puts, ct).ConfigureAwait(false);
+        var next = counts.Where(kv => kv.Value > 0).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        var added = next.Keys.Where(k => !previous.ContainsKey(k)).ToList();
+        var removed = previous.Keys.Where(k => !next.ContainsKey(k)).ToList();
+        await ForEachAsync(added.Select(k => (k, "ADD")).Concat(removed.Select(k => (k, "DELETE"))).ToList(),
+            (c, token) => UpdateAsync(new UpdateItemRequest
+            {
+                TableName = _table, Key = Key($"trusted#{c.Item1}", "-"),
+                UpdateExpression = c.Item2 == "ADD" ? "SET #t = :t ADD #p :p" : "SET #t = :t DELETE #p :p",
+                ExpressionAttributeNames = new() { ["#t"] = "type", ["#p"] = "parts" },
+                ExpressionAttributeValues = new() { [":t"] = S("trusted"), [":p"] = new AttributeValue { SS = [partition] } },
+            }, token), ct).ConfigureAwait(false);
 
-        var deletes = new List<WriteRequest>();
-        foreach (var key in previous.Keys)
+        var writes = new List<WriteRequest>();
+        for (var shard = 0; shard < CountShards; shard++)
         {
-            if (counts.TryGetValue(key, out var n) && n > 0) continue;
-            deletes.Add(new WriteRequest { DeleteRequest = new DeleteRequest { Key = Key($"counts#{partition}", key) } });
-            deletes.Add(new WriteRequest { DeleteRequest = new DeleteRequest { Key = Key($"trusted#{key}", partition) } });
+            var sk = ShardName(shard);
+            var entries = next.Where(kv => Shard(kv.Key) == shard)
+                .ToDictionary(kv => kv.Key, kv => N(kv.Value));
+            var before = previous.Where(kv => Shard(kv.Key) == shard).ToDictionary(kv => kv.Key, kv => kv.Value);
+            if (entries.Count == before.Count && entries.All(e => before.TryGetValue(e.Key, out var b) && b.ToString(CultureInfo.InvariantCulture) == e.Value.N))
+                continue;
+            if (entries.Count == 0)
+            {
+                writes.Add(new WriteRequest { DeleteRequest = new DeleteRequest { Key = Key(pk, sk) } });
+                continue;
+            }
+            var item = Item(pk, sk, "counts");
+            item["n"] = new AttributeValue { M = entries };
+            writes.Add(new WriteRequest { PutRequest = new PutRequest { Item = item } });
         }
-        await WriteAsync(deletes, ct).ConfigureAwait(false);
+        await WriteAsync(writes, ct).ConfigureAwait(false);
         return previous;
     }
 
     /// <inheritdoc />
-    /// <remarks>One consistent Query with <c>Limit = 1</c> per key (partition <c>trusted#key</c>), up to 16 in parallel.</remarks>
+    /// <remarks>BatchGetItem of the customers' <c>trusted#</c> items (consistent).</remarks>
     public async Task<IReadOnlySet<string>> GetCustomersWithTrustedReadingsAsync(IReadOnlyCollection<string> customerKeys, CancellationToken ct = default)
     {
-        var distinct = customerKeys.Distinct().ToList();
-        var pages = await QueryManyAsync(distinct.Select(k => $"trusted#{k}"), 1, ct).ConfigureAwait(false);
-        var result = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < distinct.Count; i++)
-            if (pages[i].Count > 0) result.Add(distinct[i]);
-        return result;
+        var items = await GetManyAsync(customerKeys.Distinct().Select(k => $"trusted#{k}"), ct).ConfigureAwait(false);
+        return items.Where(kv => StringSet(kv.Value, "parts").Count > 0)
+            .Select(kv => kv.Key["trusted#".Length..]).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <inheritdoc />
@@ -251,6 +312,52 @@ public sealed class DynamoDbConsentIndex : IConsentIndex
         return reader.ReadToEnd();
     }
 
+    private static List<string> StringSet(Dictionary<string, AttributeValue> item, string name) =>
+        item.TryGetValue(name, out var v) && v.SS is { } ss ? ss : [];
+
+    /// <summary>Stable shard of a customer key: FNV-1a of its UTF-8 bytes modulo <see cref="CountShards"/>.</summary>
+    private static int Shard(string key)
+    {
+        var h = 2166136261u;
+        foreach (var b in Encoding.UTF8.GetBytes(key)) h = (h ^ b) * 16777619u;
+        return (int)(h % CountShards);
+    }
+
+    private static string ShardName(int shard) => $"s{shard:D2}";
+
+    /// <summary>UpdateItem <c>ADD &lt;attribute&gt; :set</c> per item, up to 16 calls in parallel.</summary>
+    private Task AddToSetsAsync(IEnumerable<(string Pk, List<string> Values)> sets, string attribute, string type, CancellationToken ct) =>
+        ForEachAsync(sets.Where(s => s.Values.Count > 0).ToList(), (s, token) => UpdateAsync(new UpdateItemRequest
+        {
+            TableName = _table, Key = Key(s.Pk, "-"),
+            UpdateExpression = "SET #t = :t ADD #a :a",
+            ExpressionAttributeNames = new() { ["#t"] = "type", ["#a"] = attribute },
+            ExpressionAttributeValues = new() { [":t"] = S(type), [":a"] = new AttributeValue { SS = s.Values } },
+        }, token), ct);
+
+    /// <summary>
+    /// UpdateItem, serialised per item within this process. DynamoDB applies one item's updates atomically, so this is
+    /// not needed for correctness there; moto applies them as an unlocked read-modify-write, and concurrent updates
+    /// of one item from one process would lose each other's changes on the emulator.
+    /// </summary>
+    private async Task<UpdateItemResponse> UpdateAsync(UpdateItemRequest request, CancellationToken ct)
+    {
+        var stripe = _stripes[(int)((uint)StringComparer.Ordinal.GetHashCode(request.Key["pk"].S) % (uint)_stripes.Length)];
+        await stripe.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            return await _ddb.UpdateItemAsync(request, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
+
+    private static Task ForEachAsync<T, TResult>(IReadOnlyList<T> work, Func<T, CancellationToken, Task<TResult>> call, CancellationToken ct) =>
+        Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelCalls, CancellationToken = ct },
+            async (w, token) => await call(w, token).ConfigureAwait(false));
+
     private async Task<List<Dictionary<string, AttributeValue>>> ScanTypeAsync(string type, CancellationToken ct)
     {
         var result = new List<Dictionary<string, AttributeValue>>();
@@ -269,34 +376,38 @@ public sealed class DynamoDbConsentIndex : IConsentIndex
         return result;
     }
 
-    /// <summary>Queries each partition key (up to 16 at a time); result i holds the items of key i.</summary>
-    private async Task<List<Dictionary<string, AttributeValue>>[]> QueryManyAsync(IEnumerable<string> pks, int limit, CancellationToken ct)
-    {
-        var keys = pks.ToList();
-        var results = new List<Dictionary<string, AttributeValue>>[keys.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, keys.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = MaxParallelQueries, CancellationToken = ct },
-            async (i, token) => results[i] = await QueryAsync(keys[i], limit, token).ConfigureAwait(false)).ConfigureAwait(false);
-        return results;
-    }
+    /// <summary>Items with sort key <c>-</c> by partition key.</summary>
+    private async Task<Dictionary<string, Dictionary<string, AttributeValue>>> GetManyAsync(IEnumerable<string> pks, CancellationToken ct) =>
+        (await GetManyAsync(pks.Select(pk => (pk, "-")), ct).ConfigureAwait(false))
+            .ToDictionary(kv => kv.Key.Pk, kv => kv.Value, StringComparer.Ordinal);
 
-    /// <summary>Every item of one partition key (or the first <paramref name="limit"/> when it is positive).</summary>
-    private async Task<List<Dictionary<string, AttributeValue>>> QueryAsync(string pk, int limit, CancellationToken ct)
+    /// <summary>BatchGetItem (consistent) in chunks of 100, up to 16 calls in parallel, retrying UnprocessedKeys.
+    /// Missing items are absent from the result.</summary>
+    private async Task<Dictionary<(string Pk, string Sk), Dictionary<string, AttributeValue>>> GetManyAsync(IEnumerable<(string Pk, string Sk)> keys, CancellationToken ct)
     {
-        var result = new List<Dictionary<string, AttributeValue>>();
-        var request = new QueryRequest
+        var result = new Dictionary<(string, string), Dictionary<string, AttributeValue>>();
+        var gate = new Lock();
+        var chunks = keys.Distinct().Chunk(100).ToList();
+        await Parallel.ForEachAsync(chunks, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelCalls, CancellationToken = ct }, async (chunk, token) =>
         {
-            TableName = _table, ConsistentRead = true, KeyConditionExpression = "pk = :pk",
-            ExpressionAttributeValues = new() { [":pk"] = S(pk) },
-        };
-        if (limit > 0) request.Limit = limit;
-        do
-        {
-            var page = await _ddb.QueryAsync(request, ct).ConfigureAwait(false);
-            result.AddRange(page.Items ?? []);
-            if (limit > 0 && result.Count >= limit) break;
-            request.ExclusiveStartKey = page.LastEvaluatedKey;
-        } while (request.ExclusiveStartKey is { Count: > 0 });
+            var pending = new Dictionary<string, KeysAndAttributes>
+            {
+                [_table] = new() { Keys = chunk.Select(k => Key(k.Pk, k.Sk)).ToList(), ConsistentRead = true },
+            };
+            for (var attempt = 0; ; attempt++)
+            {
+                var r = await _ddb.BatchGetItemAsync(new BatchGetItemRequest { RequestItems = pending }, token).ConfigureAwait(false);
+                if (r.Responses?.TryGetValue(_table, out var items) == true)
+                    lock (gate)
+                        foreach (var item in items) result[(item["pk"].S, item["sk"].S)] = item;
+                if (r.UnprocessedKeys is not { Count: > 0 } || r.UnprocessedKeys.Values.All(k => k.Keys is not { Count: > 0 })) break;
+                if (attempt + 1 >= MaxBatchAttempts)
+                    throw new AmazonDynamoDBException($"BatchGetItem left keys unprocessed after {MaxBatchAttempts} attempts");
+                pending = r.UnprocessedKeys;
+                foreach (var k in pending.Values) k.ConsistentRead = true;
+                await Task.Delay(Backoff.Delay(attempt), token).ConfigureAwait(false);
+            }
+        }).ConfigureAwait(false);
         return result;
     }
 

@@ -1,0 +1,2 @@
+global using Stedi.Lakehouse.Ports;
+global using Xunit;
