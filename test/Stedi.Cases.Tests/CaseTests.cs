@@ -230,7 +230,7 @@ public sealed class CaseTests
         var r = await run.DeliverAsync("output-prefix-self-trigger");
         Assert.Equal(2, r.Outcomes.Count);
         Assert.All(r.Outcomes, o => Assert.Equal("ignored", o.Status));
-        Assert.Equal(["quarantine/accelerometer/accelerometer-1750000200000.json", "accelerometer/trusted/run=2026-11-29/part-00000.parquet"],
+        Assert.Equal(["accelerometer/trusted/run=2026-11-29/part-00000.parquet", "quarantine/accelerometer/accelerometer-1750000200000.json"],
             r.Outcomes.Select(o => o.Key).ToList());
         Assert.Empty(r.BatchItemFailures);
         Assert.Equal((0, 0, 0, 0), (store.Heads, store.Reads, store.Puts, store.Deletes));
@@ -466,7 +466,9 @@ public sealed class CaseTests
         var doc = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(CasePaths.Case(caseName), "event.json")))!;
         var records = doc["Records"]!.AsArray().Select(n => n!.DeepClone()).Reverse().ToList();
         foreach (var rec in records) await reverse.DeliverJsonAsync(new JsonObject { ["Records"] = new JsonArray(rec) }.ToJsonString());
-        foreach (var t in new[] { "customer_trusted", "accelerometer_trusted", "customer_curated", "step_trainer_trusted", "machine_learning_curated" })
+        var tables = forward.P.Lake.Catalog.LoadAll().Select(t => t.Name).Order().ToList();
+        Assert.Equal(tables, reverse.P.Lake.Catalog.LoadAll().Select(t => t.Name).Order().ToList());
+        foreach (var t in tables)
         {
             var sql = $"SELECT * FROM {t} ORDER BY ALL";
             Assert.Equal(Dump(forward.Query(sql)), Dump(reverse.Query(sql)));

@@ -35,7 +35,7 @@ public sealed record IngestResult(string Key, IngestStatus Status, IngestManifes
 /// Ingest: one landing object in; staged Parquet (one object per partition), quarantine, manifest, consent and
 /// partition index updates, and refresh work out (DESIGN.md §4). Streams the object; memory does not grow with its
 /// size. Deterministic keys make a retry overwrite rather than duplicate. Order of writes: staged data and index
-/// first, ledger (the idempotency record) next, refresh work last — never the other way round (§4 trap b).
+/// first, refresh work next (read after our own writes, §4 trap b), the ledger (the idempotency record) last.
 /// </summary>
 public sealed class Ingestor(IObjectStore store, IConsentIndex index, IWorkQueue queue, LakeOptions options, ILakeLog? log = null)
 {
@@ -48,6 +48,7 @@ public sealed class Ingestor(IObjectStore store, IConsentIndex index, IWorkQueue
     /// <exception cref="IOException">Store or index failures propagate (the caller retries; output is overwritten, not duplicated).</exception>
     public async Task<IngestResult> IngestAsync(string key, CancellationToken ct = default)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var source = LandingSource.ForKey(key);
         if (source is null)
         {
@@ -142,6 +143,8 @@ public sealed class Ingestor(IObjectStore store, IConsentIndex index, IWorkQueue
                 }
                 manifest.Gzip = scanner.WasGzip;
                 manifest.Bom = scanner.HadBom;
+                if (scanner.WasUtf16) manifest.Warnings.Add("UTF-16 text transcoded to UTF-8");
+                if (scanner.CompressionCorrupt) manifest.Warnings.Add("corrupt or truncated gzip data: object partially ingested");
             }
 
             if (head.Size == 0 || manifest.RowsRead == 0) { manifest.Status = "empty"; manifest.Warnings.Add("empty object"); }
@@ -168,10 +171,9 @@ public sealed class Ingestor(IObjectStore store, IConsentIndex index, IWorkQueue
             if (versions.Count > 0) await index.PutCustomerVersionsAsync(versions.Values, ct);
             if (membership.Count > 0) await index.AddMembershipAsync(membership, ct);
 
-            // 3. Manifest and ledger: the idempotency record is written only once everything above committed.
+            // 3. Manifest beside the data.
             var json = manifest.ToJson();
             await store.PutAsync($"manifests/{source.Name}/{objectId}.json", new MemoryStream(Encoding.UTF8.GetBytes(json)), "application/json", ct);
-            await index.PutLedgerEntryAsync(new LedgerEntry(key, idem, source.Name, manifest.StagedKeys, json), ct);
 
             // 4. Refresh work, read after our own writes committed.
             var work = new HashSet<RefreshWork>();
@@ -181,8 +183,13 @@ public sealed class Ingestor(IObjectStore store, IConsentIndex index, IWorkQueue
                 foreach (var w in await ConsentChangeWorkAsync(index, versions.Keys.Select(k => k.Item1).Distinct().ToList(), ct)) work.Add(w);
             if (work.Count > 0) await queue.EnqueueAsync(work, ct);
 
+            // 5. The ledger (idempotency record) last: a crash anywhere above leaves the object un-ingested, and the
+            // retry overwrites the same deterministic keys and enqueues the same work again.
+            await index.PutLedgerEntryAsync(new LedgerEntry(key, idem, source.Name, manifest.StagedKeys, json), ct);
+
             _log.Info("ingested", ("key", key), ("source", source.Name), ("rowsRead", manifest.RowsRead), ("rowsStaged", manifest.RowsStaged),
-                ("rowsQuarantined", manifest.RowsQuarantined), ("partitions", manifest.Partitions.Count), ("status", manifest.Status));
+                ("rowsQuarantined", manifest.RowsQuarantined), ("partitions", manifest.Partitions.Count), ("status", manifest.Status),
+                ("ms", (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds));
             return new IngestResult(key, IngestStatus.Ingested, manifest);
         }
         finally
@@ -224,6 +231,7 @@ public sealed class Ingestor(IObjectStore store, IConsentIndex index, IWorkQueue
     {
         ReasonCodes.TruncatedJson => "truncated/invalid JSON: the object ends before its closing brace",
         ReasonCodes.RecordTooLarge => $"record longer than {LandingScanner.MaxRecordBytes} bytes",
+        ReasonCodes.CorruptCompression => "corrupt or truncated gzip data: the rest of the object could not be decompressed",
         _ => "invalid JSON: not a JSON object",
     };
 

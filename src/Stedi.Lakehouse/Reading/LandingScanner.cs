@@ -28,6 +28,15 @@ public sealed class LandingScanner
     /// <summary>Whether the object started with a UTF-8 byte order mark.</summary>
     public bool HadBom { get; private set; }
 
+    /// <summary>Whether the object was UTF-16 text (byte order mark FF FE or FE FF), transcoded to UTF-8 while reading.</summary>
+    public bool WasUtf16 { get; private set; }
+
+    /// <summary>
+    /// Whether the compressed content was corrupt or cut short (a truncated or damaged gzip stream): the records
+    /// before the damage were scanned, the rest of the object is reported as one <see cref="ReasonCodes.CorruptCompression"/> record.
+    /// </summary>
+    public bool CompressionCorrupt { get; private set; }
+
     /// <summary>Bytes of (decompressed) content read so far.</summary>
     public long BytesRead { get; private set; }
 
@@ -82,6 +91,11 @@ public sealed class LandingScanner
         }
         BytesRead = lines.Position;
         if (acc.Length > 0) yield return new(acc.ToArray(), accLine, accOffset, ReasonCodes.TruncatedJson);
+        if (lines.Corrupt is not null)
+        {
+            CompressionCorrupt = true;
+            yield return new(ReadOnlyMemory<byte>.Empty, lines.LineNumber + 1, lines.Position, ReasonCodes.CorruptCompression);
+        }
     }
 
     private Stream Decompress(Stream input)
@@ -92,8 +106,41 @@ public sealed class LandingScanner
         // Peek two bytes without losing them: BufferedStream cannot unread, so wrap in a prefix stream.
         while (n < 2) { var r = buffered.Read(head, n, 2 - n); if (r == 0) break; n += r; }
         Stream rest = new PrefixedStream(head.AsMemory(0, n), buffered);
-        if (n == 2 && head[0] == 0x1F && head[1] == 0x8B) { WasGzip = true; return new GZipStream(rest, CompressionMode.Decompress); }
+        if (n == 2 && head[0] == 0x1F && head[1] == 0x8B)
+        {
+            WasGzip = true;
+            rest = new GZipStream(rest, CompressionMode.Decompress);
+            // The decompressed text may itself start with a UTF-16 byte order mark.
+            var inner = new byte[2];
+            n = 0;
+            try { while (n < 2) { var r = rest.Read(inner, n, 2 - n); if (r == 0) break; n += r; } }
+            catch (InvalidDataException) { return new PrefixedStream(inner.AsMemory(0, n), new FailingStream()); }
+            head = inner;
+            rest = new PrefixedStream(inner.AsMemory(0, n), rest);
+        }
+        // UTF-16 text (what Windows editors save as "Unicode"): transcoded to UTF-8 while streaming; its BOM becomes the UTF-8 BOM the scanner strips.
+        if (n == 2 && ((head[0] == 0xFF && head[1] == 0xFE) || (head[0] == 0xFE && head[1] == 0xFF)))
+        {
+            WasUtf16 = true;
+            var encoding = head[0] == 0xFF ? System.Text.Encoding.Unicode : System.Text.Encoding.BigEndianUnicode;
+            return System.Text.Encoding.CreateTranscodingStream(rest, encoding, System.Text.Encoding.UTF8);
+        }
         return rest;
+    }
+
+    /// <summary>Stands for the rest of a gzip stream found corrupt while peeking at its first bytes.</summary>
+    private sealed class FailingStream : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new InvalidDataException("the gzip stream is corrupt");
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private static ReadOnlySpan<byte> Trim(ReadOnlySpan<byte> s)
@@ -155,6 +202,12 @@ public sealed class LandingScanner
 
         public long Position => _consumed;
 
+        /// <summary>Lines returned so far.</summary>
+        public long LineNumber => _line;
+
+        /// <summary>Set when the decompressor failed (corrupt or truncated compressed data): the message; reading stopped there.</summary>
+        public string? Corrupt { get; private set; }
+
         public bool Next(out ReadOnlyMemory<byte> line, out long lineNo, out long offset, out bool tooLong)
         {
             tooLong = false;
@@ -185,7 +238,11 @@ public sealed class LandingScanner
                 Append(_end - _start, ref dropped);
                 _consumed += _end - _start;
                 _start = _end = 0;
-                var r = s.Read(_buf, 0, _buf.Length);
+                int r;
+                // A damaged or cut-short gzip stream: what was decompressed so far stands; the rest is reported, not thrown.
+                try { r = s.Read(_buf, 0, _buf.Length); }
+                catch (InvalidDataException e) { Corrupt = "compressed data is corrupt or truncated: " + e.Message; r = 0; }
+                catch (EndOfStreamException e) { Corrupt = "compressed data is truncated: " + e.Message; r = 0; }
                 if (r == 0) _eof = true; else _end = r;
             }
             _line++;

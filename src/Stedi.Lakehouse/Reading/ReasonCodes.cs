@@ -7,6 +7,8 @@ public static class ReasonCodes
     public const string InvalidJson = "invalid_json";
     /// <summary>An object cut short: the object ends (or the next object starts) before its closing brace.</summary>
     public const string TruncatedJson = "truncated_json";
+    /// <summary>The rest of a compressed object whose compressed data is corrupt or cut short (records before the damage are kept).</summary>
+    public const string CorruptCompression = "corrupt_compression";
     /// <summary>A record or line longer than <see cref="LandingScanner.MaxRecordBytes"/>.</summary>
     public const string RecordTooLarge = "record_too_large";
     /// <summary>A required field is absent or null.</summary>

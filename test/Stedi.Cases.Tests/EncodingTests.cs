@@ -1,0 +1,91 @@
+using System.IO.Compression;
+using System.Text;
+using Stedi.Lakehouse.Reading;
+
+namespace Stedi.Cases.Tests;
+
+/// <summary>
+/// The whole kind of fault behind <c>gzip-detection</c>, <c>utf8-bom</c> and <c>truncated-last-line</c>: content is
+/// judged by its bytes (UTF-16 text, damaged or cut-short gzip), good records before the damage still go through,
+/// and the rest is quarantined with a reason instead of failing the object (and retrying it forever).
+/// </summary>
+public sealed class EncodingTests
+{
+    private const long T = 1750000000000;
+
+    private static byte[] Lines(int n) => Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, n).Select(i =>
+        $$"""{"user":"alice@example.com","timestamp":{{T + 1000 + i}},"x":{{i % 7}}.0,"y":0.0,"z":0.0}""" + "\n")));
+
+    private static byte[] Gzip(byte[] data)
+    {
+        using var ms = new MemoryStream();
+        using (var gz = new GZipStream(ms, CompressionLevel.Optimal, leaveOpen: true)) gz.Write(data);
+        return ms.ToArray();
+    }
+
+    private static async Task<CaseRun> WithCustomerAsync()
+    {
+        var run = new CaseRun();
+        await run.UploadCaseAsync("utf8-bom");
+        await run.DeliverJsonAsync(await run.P.EventForAsync("customer/landing/customers.json"));
+        return run;
+    }
+
+    [Theory]
+    [InlineData("utf-16le")]
+    [InlineData("utf-16be")]
+    public async Task Utf16TextIsTranscoded(string encodingName)
+    {
+        using var run = await WithCustomerAsync();
+        var enc = encodingName == "utf-16le" ? Encoding.Unicode : Encoding.BigEndianUnicode;
+        var text = Encoding.UTF8.GetString(Lines(3)).Replace("\n", "\r\n");
+        const string key = "accelerometer/landing/accelerometer-utf16.json";
+        await run.PutAsync(key, [.. enc.GetPreamble(), .. enc.GetBytes(text)]);
+        var r = await run.DeliverJsonAsync(await run.P.EventForAsync(key));
+        Assert.Equal("ingested", r.Outcomes.Single().Status);
+        Assert.Equal([T + 1000, T + 1001, T + 1002], run.Longs("SELECT \"timestamp\" FROM accelerometer_trusted ORDER BY 1"));
+        Assert.Empty(run.AllQuarantine());
+        var m = (await run.ManifestAsync(key))!;
+        Assert.Equal(("complete", true), (m.Status, m.Bom));
+        Assert.Contains("UTF-16 text transcoded to UTF-8", m.Warnings);
+    }
+
+    [Fact]
+    public async Task GzippedUtf16IsReadToo()
+    {
+        using var run = await WithCustomerAsync();
+        const string key = "accelerometer/landing/accelerometer-utf16.json.gz";
+        await run.PutAsync(key, Gzip([.. Encoding.Unicode.GetPreamble(), .. Encoding.Unicode.GetBytes(Encoding.UTF8.GetString(Lines(2)))]));
+        await run.DeliverJsonAsync(await run.P.EventForAsync(key));
+        Assert.Equal(2, run.Count("accelerometer_trusted"));
+        Assert.True((await run.ManifestAsync(key))!.Gzip);
+    }
+
+    [Theory]
+    [InlineData("corrupt")]
+    [InlineData("truncated")]
+    public async Task DamagedGzipIsPartiallyIngestedNotFailed(string damage)
+    {
+        using var run = await WithCustomerAsync();
+        const int n = 20_000;
+        var gz = Gzip(Lines(n));
+        if (damage == "corrupt") for (var i = gz.Length / 2; i < gz.Length / 2 + 64; i++) gz[i] ^= 0x5A;
+        else gz = gz[..(gz.Length / 2)];
+        const string key = "accelerometer/landing/accelerometer-damaged.json.gz";
+        await run.PutAsync(key, gz);
+        var r = await run.DeliverJsonAsync(CaseTests.WrapInSqs(await run.P.EventForAsync(key)));
+        Assert.Equal("ingested", r.Outcomes.Single().Status);
+        Assert.Empty(r.BatchItemFailures);
+        var m = (await run.ManifestAsync(key))!;
+        Assert.Equal("partial", m.Status);
+        Assert.True(m.RowsStaged > 0 && m.RowsStaged < n, $"staged {m.RowsStaged}");
+        Assert.True(m.RowsQuarantined >= 1);
+        var q = run.Quarantine("accelerometer");
+        Assert.NotEmpty(q);
+        // Damaged deflate data may decode to garbage text (quarantined with whatever reason fits) or fail (corrupt_compression): never an exception.
+        var known = typeof(ReasonCodes).GetFields().Select(f => (string)f.GetRawConstantValue()!).ToHashSet();
+        Assert.All(q, x => Assert.Contains(x.Reason, known));
+        Assert.Equal(m.RowsQuarantined, q.Count);
+        Assert.All(await run.ReconcileAsync(), o => Assert.True(o.Balanced));
+    }
+}
