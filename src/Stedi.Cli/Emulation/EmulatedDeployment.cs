@@ -11,6 +11,7 @@ using Stedi.Lakehouse.Aws;
 using Stedi.Lakehouse.Ingest;
 using Stedi.Lakehouse.Logging;
 using Stedi.Lakehouse.Parquet;
+using Stedi.Lakehouse.Ports;
 using Stedi.Lakehouse.Reading;
 using Stedi.Lakehouse.Refine;
 using Stedi.Lakehouse.Schema;
@@ -43,7 +44,7 @@ public sealed record EmulationSettings(
 public sealed record QueuePair(string Url, string Arn, string DlqUrl);
 
 /// <summary>One landing message a mapping delivered, as its body (an S3 event notification, normally).</summary>
-/// <param name="Source">Landing source of the queue.</param>
+/// <param name="Source">Landing source of the queue, or <see cref="EmulatedDeployment.RefreshSource"/>.</param>
 /// <param name="Body">Message body.</param>
 public sealed record Delivery(string Source, string Body);
 
@@ -83,11 +84,18 @@ public sealed class EmulatedDeployment : IDisposable
             }, MappingOptions(settings.IngestBatchSize)));
         }
         for (var i = 0; i < Math.Max(1, settings.RefineConcurrency); i++)
-            mappings.Add(new EventSourceMappingPoller("refine", lake.Sqs, refresh.Url, refresh.Arn, settings.Region,
-                (json, ct) => RefineFunction.HandleEventAsync(json, ct), MappingOptions(settings.RefineBatchSize)));
+            mappings.Add(new EventSourceMappingPoller("refine", lake.Sqs, refresh.Url, refresh.Arn, settings.Region, (json, ct) =>
+            {
+                foreach (var m in System.Text.Json.JsonSerializer.Deserialize(json, LambdaJsonContext.Default.SqsEvent)?.Records ?? [])
+                    _deliveries.Enqueue(new Delivery(RefreshSource, m.Body ?? ""));
+                return RefineFunction.HandleEventAsync(json, ct);
+            }, MappingOptions(settings.RefineBatchSize)));
         Mappings = mappings;
         EventSourceMappingOptions MappingOptions(int batch) => new(batch, VisibilityTimeoutSeconds: 300, RetryDelaySeconds: settings.RetryDelaySeconds, WaitTimeSeconds: 1);
     }
+
+    /// <summary>The <see cref="Delivery.Source"/> of refresh queue messages.</summary>
+    public const string RefreshSource = "refresh";
 
     /// <summary>Settings.</summary>
     public EmulationSettings Settings { get; }
@@ -115,7 +123,7 @@ public sealed class EmulatedDeployment : IDisposable
     public IReadOnlyList<EventSourceMappingPoller> Mappings { get; }
     /// <summary>Per-record outcomes of every ingest invocation so far.</summary>
     public IReadOnlyList<RecordOutcome> IngestOutcomes => _ingestOutcomes.ToList();
-    /// <summary>Every landing message body the mappings delivered (with redeliveries).</summary>
+    /// <summary>Every message body the mappings delivered (with redeliveries), landing and refresh.</summary>
     public IReadOnlyList<Delivery> Deliveries => _deliveries.ToList();
 
     /// <summary>Creates the resources and wires the functions.</summary>
@@ -168,7 +176,7 @@ public sealed class EmulatedDeployment : IDisposable
                     Id = $"{s.Name}-landing",
                     Queue = landing[s.Name].Arn,
                     Events = [EventType.ObjectCreatedAll],
-                    Filter = new Filter { S3KeyFilter = new S3KeyFilter { FilterRules = [new FilterRule("Prefix", s.LandingPrefix)] } },
+                    Filter = new Filter { S3KeyFilter = new S3KeyFilter { FilterRules = [new FilterRule("prefix", s.LandingPrefix)] } },
                 }).ToList(),
             }, ct);
             await bootstrap.DynamoDb.CreateTableAsync(new CreateTableRequest
@@ -308,31 +316,8 @@ public sealed class EmulatedDeployment : IDisposable
         return total;
     }
 
-    /// <summary>
-    /// Every row of every published table, read back from the Parquet objects under <c>trusted/</c> and
-    /// <c>curated/</c> in the bucket; also the partition folders found per table.
-    /// </summary>
-    public async Task<PublishedData> ReadPublishedAsync(CancellationToken ct = default)
-    {
-        var data = new PublishedData();
-        foreach (var t in Tables.Published(Settings.Profile)) { data.Rows[t.Name] = []; data.Partitions[t.Name] = []; }
-        foreach (var zone in new[] { "trusted/", "curated/" })
-            foreach (var o in await Lake.ObjectStore.ListAsync(zone, ct))
-            {
-                if (!o.Key.EndsWith(".parquet", StringComparison.Ordinal)) continue;
-                var parts = o.Key.Split('/');
-                if (parts.Length < 4 || !data.Rows.TryGetValue(parts[1], out var rows)) continue;
-                var schema = Tables.ByName(parts[1], Settings.Profile);
-                using var buffer = new MemoryStream();
-                await using (var s = await Lake.ObjectStore.OpenReadAsync(o.Key, ct)) await s.CopyToAsync(buffer, ct);
-                buffer.Position = 0;
-                rows.AddRange(await ParquetTable.ReadAsync(schema, buffer, ct));
-                var folder = parts[2];
-                var prefix = schema.PartitionKey + "=";
-                if (folder.StartsWith(prefix, StringComparison.Ordinal)) data.Partitions[parts[1]].Add(folder[prefix.Length..]);
-            }
-        return data;
-    }
+    /// <summary>Every row and partition folder of every published table, read back from the Parquet objects in the bucket.</summary>
+    public Task<PublishedData> ReadPublishedAsync(CancellationToken ct = default) => PublishedData.ReadAsync(Lake.ObjectStore, Settings.Profile, ct);
 
     /// <summary>The same summary as <c>stedi run</c>, with the row counts read back from the Parquet objects in S3
     /// and the rest from the index table (ingest manifests, refine outcomes).</summary>
@@ -377,6 +362,32 @@ public sealed class EmulatedDeployment : IDisposable
 /// <summary>Rows and partition folders of the published tables, read back from S3.</summary>
 public sealed class PublishedData
 {
+    /// <summary>
+    /// Reads every published table of a profile from an object store (S3 or the local folder store): the Parquet
+    /// objects under <c>trusted/</c> and <c>curated/</c>, keyed <c>&lt;zone&gt;/&lt;table&gt;/&lt;key&gt;=&lt;value&gt;/*.parquet</c>.
+    /// </summary>
+    public static async Task<PublishedData> ReadAsync(IObjectStore store, ConsentProfile profile, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var data = new PublishedData();
+        foreach (var t in Tables.Published(profile)) { data.Rows[t.Name] = []; data.Partitions[t.Name] = []; }
+        foreach (var zone in new[] { "trusted/", "curated/" })
+            foreach (var o in await store.ListAsync(zone, ct))
+            {
+                if (!o.Key.EndsWith(".parquet", StringComparison.Ordinal)) continue;
+                var parts = o.Key.Split('/');
+                if (parts.Length < 4 || !data.Rows.TryGetValue(parts[1], out var rows)) continue;
+                var schema = Tables.ByName(parts[1], profile);
+                using var buffer = new MemoryStream();
+                await using (var s = await store.OpenReadAsync(o.Key, ct)) await s.CopyToAsync(buffer, ct);
+                buffer.Position = 0;
+                rows.AddRange(await ParquetTable.ReadAsync(schema, buffer, ct));
+                var prefix = schema.PartitionKey + "=";
+                if (parts[2].StartsWith(prefix, StringComparison.Ordinal)) data.Partitions[parts[1]].Add(parts[2][prefix.Length..]);
+            }
+        return data;
+    }
+
     /// <summary>Rows per table (in schema column order).</summary>
     public SortedDictionary<string, List<object?[]>> Rows { get; } = new(StringComparer.Ordinal);
     /// <summary>Partition values per table, one per partition folder holding a Parquet object.</summary>

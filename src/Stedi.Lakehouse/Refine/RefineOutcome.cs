@@ -49,6 +49,8 @@ public sealed class RefineOutcome
     public SortedDictionary<string, long> Filtered { get; init; } = new(StringComparer.Ordinal);
     /// <summary>Accepted rows worth reporting, e.g. <c>ambiguous_serial_attributed</c>.</summary>
     public SortedDictionary<string, long> Flagged { get; init; } = new(StringComparer.Ordinal);
+    /// <summary>accelerometer_trusted only: customer keys with at least one trusted reading in the partition (sorted).</summary>
+    public List<string> TrustedCustomers { get; set; } = [];
     /// <summary>First tables only: per landing object id, what its staged rows became.</summary>
     public SortedDictionary<string, ObjectTally> PerObject { get; init; } = new(StringComparer.Ordinal);
 

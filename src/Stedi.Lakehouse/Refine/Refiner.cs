@@ -31,24 +31,28 @@ public sealed class Refiner(IObjectStore store, IConsentIndex index, IWorkQueue 
     /// <exception cref="ArgumentException">Unknown table.</exception>
     public async Task<RefineOutcome> RefineAsync(RefreshWork work, CancellationToken ct = default)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var previousJson = await index.GetRefineOutcomeAsync(work.Table, work.Partition, ct);
         var previous = previousJson is null ? null : RefineOutcome.FromJson(previousJson);
         var outcome = new RefineOutcome { Table = work.Table, Partition = work.Partition };
         var (table, rows, followUps) = work.Table switch
         {
             "customer_trusted" => await CustomerTrustedAsync(work.Partition, outcome, ct),
-            "accelerometer_trusted" => await AccelerometerTrustedAsync(work.Partition, outcome, ct),
+            "accelerometer_trusted" => await AccelerometerTrustedAsync(work.Partition, outcome, previous, ct),
             "customer_curated" => await CustomerCuratedAsync(work.Partition, outcome, ct),
             "step_trainer_trusted" => await StepTrainerTrustedAsync(work.Partition, outcome, ct),
             "machine_learning_curated" => await MachineLearningCuratedAsync(work.Partition, outcome, ct),
             _ => throw new ArgumentException($"unknown table '{work.Table}'", nameof(work)),
         };
         var changed = await WriteAsync(table, work.Partition, rows, previous, outcome, ct);
-        await index.PutRefineOutcomeAsync(work.Table, work.Partition, outcome.ToJson(), ct);
         var next = new HashSet<RefreshWork>(followUps.Always);
         if (changed) next.UnionWith(followUps.OnChange);
         if (next.Count > 0) await queue.EnqueueAsync(next, ct);
-        _log.Info("refined", ("table", work.Table), ("partition", work.Partition), ("rows", outcome.RowsOut), ("changed", changed), ("followUps", next.Count));
+        // The outcome is the commit point: written last, so a retry after a crash anywhere above compares against the
+        // last completed recompute and enqueues the dependants again.
+        await index.PutRefineOutcomeAsync(work.Table, work.Partition, outcome.ToJson(), ct);
+        _log.Info("refined", ("table", work.Table), ("partition", work.Partition), ("rows", outcome.RowsOut), ("changed", changed), ("followUps", next.Count),
+            ("ms", (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds));
         return outcome;
     }
 
@@ -95,7 +99,7 @@ public sealed class Refiner(IObjectStore store, IConsentIndex index, IWorkQueue 
 
     // ---------------------------------------------------------------- accelerometer_trusted
 
-    private async Task<(TableSchema, List<object?[]>, FollowUps)> AccelerometerTrustedAsync(string hour, RefineOutcome outcome, CancellationToken ct)
+    private async Task<(TableSchema, List<object?[]>, FollowUps)> AccelerometerTrustedAsync(string hour, RefineOutcome outcome, RefineOutcome? previousOutcome, CancellationToken ct)
     {
         var staged = await ReadStagedAsync(Tables.StagedAccelerometer, hour, ct);
         var userCol = Tables.StagedAccelerometer.IndexOf("user");
@@ -121,9 +125,13 @@ public sealed class Refiner(IObjectStore store, IConsentIndex index, IWorkQueue 
             for (var i = 0; i < c.Multiplicity; i++) output.Add(data);
             counts[key] = counts.GetValueOrDefault(key) + 1;
         }
-        var previous = await index.ReplaceTrustedReadingCountsAsync(hour, counts, ct);
-        var flipped = counts.Keys.Union(previous.Keys)
-            .Where(k => previous.GetValueOrDefault(k) > 0 != counts.GetValueOrDefault(k) > 0).ToList();
+        await index.ReplaceTrustedReadingCountsAsync(hour, counts, ct);
+        // Customers who gained or lost their trusted readings in this hour, against the last COMPLETED recompute (its
+        // outcome is written last), so that a retry after a crash finds the same customers again.
+        outcome.TrustedCustomers = counts.Where(c => c.Value > 0).Select(c => c.Key).Order(StringComparer.Ordinal).ToList();
+        var before = previousOutcome?.TrustedCustomers ?? [];
+        var flipped = before.Except(outcome.TrustedCustomers, StringComparer.Ordinal)
+            .Union(outcome.TrustedCustomers.Except(before, StringComparer.Ordinal), StringComparer.Ordinal).ToList();
         var always = new HashSet<RefreshWork>();
         if (flipped.Count > 0)
         {
