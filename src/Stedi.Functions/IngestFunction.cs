@@ -39,15 +39,7 @@ public sealed class IngestFunction
 
     /// <summary>Lambda entry point (raw Stream contract): an S3 event notification or an SQS event of them in; a <see cref="BatchResponse"/> out.</summary>
     /// <exception cref="AggregateException">Direct S3 invocation only: some objects failed (after the others were processed), so Lambda retries.</exception>
-    public async Task<Stream> HandleAsync(Stream input)
-    {
-        using var reader = new StreamReader(input);
-        var response = await HandleEventAsync(await reader.ReadToEndAsync());
-        var output = new MemoryStream();
-        await JsonSerializer.SerializeAsync(output, response, LambdaJsonContext.Default.BatchResponse);
-        output.Position = 0;
-        return output;
-    }
+    public Task<Stream> HandleAsync(Stream input) => LambdaStreams.HandleAsync(input, json => HandleEventAsync(json));
 
     /// <summary>Handles one event document and returns the outcomes.</summary>
     public async Task<BatchResponse> HandleEventAsync(string json, CancellationToken ct = default)

@@ -135,3 +135,17 @@ public static class EventShape
         root.TryGetProperty("Records", out var r) && r.ValueKind == JsonValueKind.Array && r.GetArrayLength() > 0
         && r[0].TryGetProperty("eventSource", out var s) && s.GetString() == "aws:sqs";
 }
+
+/// <summary>The raw Stream contract of the managed runtime: read the payload, handle it, write the response JSON.</summary>
+internal static class LambdaStreams
+{
+    public static async Task<Stream> HandleAsync(Stream input, Func<string, Task<BatchResponse>> handle)
+    {
+        using var reader = new StreamReader(input);
+        var response = await handle(await reader.ReadToEndAsync());
+        var output = new MemoryStream();
+        await JsonSerializer.SerializeAsync(output, response, LambdaJsonContext.Default.BatchResponse);
+        output.Position = 0;
+        return output;
+    }
+}

@@ -33,15 +33,7 @@ public sealed class RefineFunction
     public RefineFunction(Refiner refiner, ILakeLog log) => (_refiner, _log) = (refiner, log);
 
     /// <summary>Lambda entry point (raw Stream contract): an SQS event in; a <see cref="BatchResponse"/> out.</summary>
-    public async Task<Stream> HandleAsync(Stream input)
-    {
-        using var reader = new StreamReader(input);
-        var response = await HandleEventAsync(await reader.ReadToEndAsync());
-        var output = new MemoryStream();
-        await JsonSerializer.SerializeAsync(output, response, LambdaJsonContext.Default.BatchResponse);
-        output.Position = 0;
-        return output;
-    }
+    public Task<Stream> HandleAsync(Stream input) => LambdaStreams.HandleAsync(input, json => HandleEventAsync(json));
 
     /// <summary>Handles one SQS event document.</summary>
     /// <exception cref="JsonException">The payload is not JSON.</exception>
