@@ -57,7 +57,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
                 {
                     "email" or "user" or "serialNumber" => v.TryGetValue<string>(out var s) && s.Length > 0,
                     "x" or "y" or "z" => v.TryGetValue<double>(out _),
-                    "distanceFromObject" => v.TryGetValue<int>(out _),
+                    "distanceFromObject" => v.TryGetValue<long>(out _),
                     _ => v.TryGetValue<long>(out var l) && l > 0,
                 };
                 if (!ok) return false;

@@ -70,7 +70,7 @@ public sealed class DuckDbQueryEngineTests : IDisposable
         Assert.Empty(engine.Query("SELECT * FROM step_trainer_trusted").Rows);
         var types = engine.Query("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'step_trainer_trusted' ORDER BY ordinal_position");
         Assert.Equal(
-            [["sensorReadingTime", "BIGINT"], ["serialNumber", "VARCHAR"], ["distanceFromObject", "INTEGER"], ["extra_fields", "VARCHAR"], ["reading_hour", "VARCHAR"]],
+            [["sensorReadingTime", "BIGINT"], ["serialNumber", "VARCHAR"], ["distanceFromObject", "BIGINT"], ["extra_fields", "VARCHAR"], ["reading_hour", "VARCHAR"]],
             types.Rows);
         Assert.Equal([0L], engine.Query("SELECT count(*) FROM step_trainer_trusted").Rows[0]);
     }

@@ -35,7 +35,7 @@ public sealed class JsonCatalogTests : CatalogContract, IDisposable
         Assert.Equal("trusted", r.GetProperty("zone").GetString());
         Assert.Equal(Path.Combine(_root.Path, "stedi-lake", "trusted", "step_trainer_trusted"), r.GetProperty("location").GetString());
         Assert.Equal("reading_hour", r.GetProperty("partitionKey").GetString());
-        Assert.Equal(["sensorReadingTime:bigint:False", "serialNumber:string:False", "distanceFromObject:int:False", "extra_fields:string:True"],
+        Assert.Equal(["sensorReadingTime:bigint:False", "serialNumber:string:False", "distanceFromObject:bigint:False", "extra_fields:string:True"],
             r.GetProperty("columns").EnumerateArray().Select(c => $"{c.GetProperty("name")}:{c.GetProperty("type")}:{c.GetProperty("nullable")}"));
         Assert.Equal("epoch milliseconds", r.GetProperty("columns")[0].GetProperty("comment").GetString());
         Assert.Equal(["2022-06-18-15", "2022-06-18-16"], r.GetProperty("partitions").EnumerateArray().Select(p => p.GetString()));

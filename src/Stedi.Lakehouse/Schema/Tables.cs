@@ -53,7 +53,7 @@ public static class Tables
     [
         new("sensorReadingTime", ColumnType.Int64, false, "epoch milliseconds"),
         new("serialNumber", ColumnType.String, false),
-        new("distanceFromObject", ColumnType.Int32, false),
+        new("distanceFromObject", ColumnType.Int64, false, "distance in the sensor's unit; BIGINT so every value Athena reads back is exact (case parquet-athena-types)"),
         Extra,
     ];
 
@@ -96,7 +96,7 @@ public static class Tables
     [
         new("sensorReadingTime", ColumnType.Int64, false, "epoch milliseconds"),
         new("serialNumber", ColumnType.String, false),
-        new("distanceFromObject", ColumnType.Int32, false),
+        new("distanceFromObject", ColumnType.Int64, false, "distance in the sensor's unit; BIGINT so every value Athena reads back is exact (case parquet-athena-types)"),
         new("timestamp", ColumnType.Int64, false, "epoch milliseconds of the accelerometer reading"),
         new("x", ColumnType.Double, false),
         new("y", ColumnType.Double, false),
