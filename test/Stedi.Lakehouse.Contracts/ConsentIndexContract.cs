@@ -240,14 +240,18 @@ public abstract class ConsentIndexContract
             listed);
     }
 
+    /// <summary>Items per large batch: 10,000 by default; an emulator that serves ~60 requests/s may lower it.</summary>
+    protected virtual int LargeBatchSize => 10_000;
+
     [Fact]
-    public async Task Large_batches_of_ten_thousand_items_are_written_and_read_back()
+    public async Task Large_batches_are_written_and_read_back()
     {
         var index = await CreateIndexAsync();
         var t = Tag();
-        const int n = 10_000;
+        var n = LargeBatchSize;
         var keys = Enumerable.Range(0, n).Select(i => $"{t}-{i:D5}@example.com").ToList();
-        var versions = keys.Select((k, i) => Version(k, i, $"{t}-s{i % 2000}", i, i % 2 == 0)).ToList();
+        var serials = Math.Max(1, n / 5);
+        var versions = keys.Select((k, i) => Version(k, i, $"{t}-s{i % serials}", i, i % 2 == 0)).ToList();
         var membership = keys.Select((k, i) => new PartitionMembership("accelerometer", k, $"{t}-h{i % 50:D2}")).ToList();
         var counts = keys.Where((_, i) => i % 3 == 0).ToDictionary(k => k, _ => 1L);
 
@@ -256,7 +260,7 @@ public abstract class ConsentIndexContract
         await index.ReplaceTrustedReadingCountsAsync($"{t}-h00", counts);
 
         Assert.Equal(Sorted(versions), Sorted(await index.GetCustomerVersionsAsync(keys)));
-        Assert.Equal(n, (await index.GetCustomerKeysBySerialAsync([.. Enumerable.Range(0, 2000).Select(i => $"{t}-s{i}")])).Count);
+        Assert.Equal(n, (await index.GetCustomerKeysBySerialAsync([.. Enumerable.Range(0, serials).Select(i => $"{t}-s{i}")])).Count);
         Assert.Equal(Enumerable.Range(0, 50).Select(i => $"{t}-h{i:D2}"), Ordered(await index.GetPartitionsAsync("accelerometer", keys)));
         Assert.Equal(counts.Keys.ToHashSet(), await index.GetCustomersWithTrustedReadingsAsync(keys));
         Assert.Equal(counts, await index.ReplaceTrustedReadingCountsAsync($"{t}-h00", new Dictionary<string, long>()));
