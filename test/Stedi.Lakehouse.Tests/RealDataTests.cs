@@ -80,6 +80,18 @@ public abstract class RealDataTests(RealDataRunFixture run)
         }
     }
 
+    [Theory]
+    [InlineData("accelerometer_trusted", "timestamp")]
+    [InlineData("step_trainer_trusted", "sensorReadingTime")]
+    [InlineData("machine_learning_curated", "sensorReadingTime")]
+    public void Reading_partitions_are_the_utc_hour_of_the_reading_time(string table, string time)
+    {
+        var rows = run.Run.Pipeline.Lake.CreateQueryEngine().Query(
+            $"SELECT count(*) FILTER (WHERE reading_hour <> strftime(epoch_ms(\"{time}\"), '%Y-%m-%d-%H')), count(DISTINCT reading_hour) FROM {table}").Rows.Single();
+        Assert.Equal(0L, Convert.ToInt64(rows[0], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(Convert.ToInt64(rows[1], System.Globalization.CultureInfo.InvariantCulture) >= 1);
+    }
+
     [Fact]
     public void Epoch_milli_columns_are_int64_in_every_table()
     {
