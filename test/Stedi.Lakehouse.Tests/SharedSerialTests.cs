@@ -8,9 +8,9 @@ namespace Stedi.Lakehouse.Tests;
 /// <summary>The strict shared-serial rule when every owner of the serial consents (DESIGN.md §2 restricts the rule to a serial shared with a non-consenting customer).</summary>
 public sealed class SharedSerialTests(OrderFixture fixture) : IClassFixture<OrderFixture>
 {
-    // Both owners are curated: the pipeline still applies the same-millisecond attribution rule (it treats any serial with
-    // more than one owner as shared), and drops this owner's readings that no owner's phone recorded that millisecond.
-    [Fact(Skip = "spec ambiguity for the lead: DESIGN.md §2 says the same-millisecond rule applies to a serial shared with a NON-consenting customer; the pipeline applies it to any serial with more than one owner (oracle keeps 3 readings the pipeline drops)")]
+    // Both owners are curated and had consented by the time of the reading: whoever's it is, it may be used, so the
+    // same-millisecond attribution rule does not apply and no reading after both consents is dropped.
+    [Fact]
     public async Task Serial_shared_only_by_consenting_customers_keeps_every_reading_after_consent()
     {
         using var temp = new TempFolder();

@@ -226,9 +226,10 @@ public sealed class Refiner(IObjectStore store, IConsentIndex index, IWorkQueue 
             var afterConsent = eligible.Where(k => t >= consent[k].ConsentTime).ToList();
             if (afterConsent.Count == 0) { outcome.Filter(e.ObjectId, FilterRules.BeforeConsent); continue; }
             var attributed = false;
-            if (o.Count > 1)
+            if (o.Count > 1 && o.Any(k => !consent[k].Consented || t < consent[k].ConsentTime))
             {
-                // Shared serial: the reading is attributed only to a consenting owner whose phone recorded a trusted reading that millisecond.
+                // A serial shared with a customer who had not consented at that moment: the reading is attributed only to a
+                // consenting owner whose phone recorded a trusted reading that millisecond (DESIGN.md §2).
                 if (!afterConsent.Any(k => accelMoments!.Contains((k, t)))) { outcome.Filter(e.ObjectId, FilterRules.AmbiguousSerial); continue; }
                 attributed = true;
             }

@@ -68,7 +68,7 @@ public static class BatchOracle
         public object?[] Row => [User, Timestamp, X, Y, Z, ExtraFields];
     }
 
-    public sealed record Step(long SensorReadingTime, string SerialNumber, int DistanceFromObject, string? ExtraFields)
+    public sealed record Step(long SensorReadingTime, string SerialNumber, long DistanceFromObject, string? ExtraFields)
     {
         public object?[] Row => [SensorReadingTime, SerialNumber, DistanceFromObject, ExtraFields];
     }
@@ -105,7 +105,7 @@ public static class BatchOracle
             using var doc = JsonDocument.Parse(line);
             var o = doc.RootElement;
             landing.Steps.Add(new Step(Long(o, "sensorReadingTime")!.Value, Str(o, "serialNumber")!,
-                checked((int)Long(o, "distanceFromObject")!.Value), Extra(o, ["sensorReadingTime", "serialNumber", "distanceFromObject"])));
+                Long(o, "distanceFromObject")!.Value, Extra(o, ["sensorReadingTime", "serialNumber", "distanceFromObject"])));
         }
         return landing;
     }
@@ -182,9 +182,10 @@ public static class BatchOracle
             if (!owners.TryGetValue(s.SerialNumber, out var own)) return false;
             var eligible = own.Where(c => curated.ContainsKey(c.Key) && s.SensorReadingTime >= c.ShareWithResearchAsOfDate).ToList();
             if (eligible.Count == 0) return false;
-            // A serial shared with a non-consenting customer: keep only readings matching an eligible owner's accelerometer reading that millisecond.
-            var sharedWithNonConsenting = own.Any(c => !StrictConsent(c));
-            return !sharedWithNonConsenting || eligible.Any(c => moments.Contains((c.Key, s.SensorReadingTime)));
+            // A serial shared with a customer who had not consented at that moment (never, or only later): keep only readings
+            // matching an eligible owner's accelerometer reading that millisecond.
+            var couldBeUnconsented = own.Any(c => !StrictConsent(c) || s.SensorReadingTime < c.ShareWithResearchAsOfDate);
+            return !couldBeUnconsented || eligible.Any(c => moments.Contains((c.Key, s.SensorReadingTime)));
         }).Distinct().ToList();
 
         var ml = (from s in stepTrusted
