@@ -32,6 +32,7 @@ public abstract class EndToEndFixture : IAsyncLifetime
     public int RedeliveredLanding { get; private set; }
     public int RedeliveredRefresh { get; private set; }
     public long DeadLettersAfterRedelivery { get; private set; }
+    public TimeSpan RedeliveryTime { get; private set; }
 
     public async Task InitializeAsync()
     {
@@ -67,6 +68,7 @@ public abstract class EndToEndFixture : IAsyncLifetime
         FirstOutcomes = Deployment.IngestOutcomes;
 
         if (!Redeliver) return;
+        sw.Restart();
         var deliveries = Deployment.Deliveries;
         var landing = deliveries.Where(d => d.Source != EmulatedDeployment.RefreshSource).Reverse().ToList();
         foreach (var d in landing)
@@ -80,6 +82,7 @@ public abstract class EndToEndFixture : IAsyncLifetime
         RedeliveryOutcomes = Deployment.IngestOutcomes.Skip(FirstOutcomes.Count).ToList();
         AfterRedelivery = await Deployment.ReadPublishedAsync();
         DeadLettersAfterRedelivery = await Deployment.DeadLettersAsync();
+        RedeliveryTime = sw.Elapsed;
     }
 
     public Task DisposeAsync()
