@@ -14,7 +14,9 @@ namespace Stedi.Cli;
 /// <summary>Options of a local replay.</summary>
 /// <param name="ShuffleSeed">Deliver events in a random order drawn from this seed (null: sorted by key, customer first).</param>
 /// <param name="Duplicate">Deliver every event twice (at-least-once delivery).</param>
-public sealed record ReplayOptions(int? ShuffleSeed = null, bool Duplicate = false);
+/// <param name="Interleave">Recompute partitions while events are still being delivered (true, as a deployment does), or hold
+/// the refresh work until every event is delivered (false: like an event source mapping's batching window, far fewer recomputes).</param>
+public sealed record ReplayOptions(int? ShuffleSeed = null, bool Duplicate = false, bool Interleave = true);
 
 /// <summary>
 /// The local twin of a deployment: the embedded adapters (folder store, SQLite index, in-process queue, JSON catalog)
@@ -24,6 +26,14 @@ public sealed record ReplayOptions(int? ShuffleSeed = null, bool Duplicate = fal
 public sealed class LocalPipeline : IDisposable
 {
     private readonly LakeOptions _options;
+    private TaskCompletionSource _refineGate = OpenGate();
+
+    private static TaskCompletionSource OpenGate()
+    {
+        var g = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        g.SetResult();
+        return g;
+    }
 
     /// <summary>Opens (creating when missing) a lake folder.</summary>
     /// <param name="lakeRoot">Lake folder.</param>
@@ -40,7 +50,11 @@ public sealed class LocalPipeline : IDisposable
         Queue = new InProcessWorkQueue(null, Parallelism, queueShuffle);
         Ingestor = new Ingestor(Lake.Store, Lake.Index, Queue, _options, Log);
         Refiner = new Refiner(Lake.Store, Lake.Index, Queue, Lake.Catalog, _options, Log);
-        Queue.Attach((w, ct) => Refiner.RefineAsync(w, ct));
+        Queue.Attach(async (w, ct) =>
+        {
+            await _refineGate.Task.WaitAsync(ct);
+            await Refiner.RefineAsync(w, ct);
+        });
         IngestFunction = new IngestFunction(Ingestor, Log);
         Profile = profile;
     }
@@ -129,6 +143,7 @@ public sealed class LocalPipeline : IDisposable
         }
         var outcomes = new List<RecordOutcome>();
         var delivered = 0;
+        if (!replay.Interleave) _refineGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var gate = new SemaphoreSlim(Parallelism);
         var tasks = events.Select(async e =>
         {
@@ -140,7 +155,8 @@ public sealed class LocalPipeline : IDisposable
             }
             finally { gate.Release(); }
         }).ToList();
-        await Task.WhenAll(tasks);
+        try { await Task.WhenAll(tasks); }
+        finally { _refineGate.TrySetResult(); }
         await Queue.DrainAsync(ct);
         return outcomes;
     }

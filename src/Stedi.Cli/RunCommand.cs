@@ -49,6 +49,11 @@ public sealed class RunSettings : LakeSettings
     [Description("Also write the summary as JSON (row counts under \"tables\")")]
     public string? SummaryJson { get; init; }
 
+    /// <summary>Refine while delivering.</summary>
+    [CommandOption("--interleave")]
+    [Description("Recompute partitions while events are still being delivered, as a deployment does (default: deliver every event, then refine — fewer recomputes, same tables)")]
+    public bool Interleave { get; init; }
+
     /// <summary>Keep an existing lake.</summary>
     [CommandOption("--keep")]
     [Description("Keep what the lake already holds (default: start from an empty lake)")]
@@ -90,7 +95,7 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
                     refine.MaxValue = Math.Max(1, total);
                     refine.Value = p.Completed;
                 };
-                outcomes = await pipeline.ReplayAsync(s.Landing, new ReplayOptions(s.Shuffle, s.Duplicate), (d, n) => { ingest.MaxValue = n; ingest.Value = d; }, ct);
+                outcomes = await pipeline.ReplayAsync(s.Landing, new ReplayOptions(s.Shuffle, s.Duplicate, s.Interleave), (d, n) => { ingest.MaxValue = n; ingest.Value = d; }, ct);
                 ingest.Value = ingest.MaxValue;
                 refine.MaxValue = Math.Max(1, pipeline.Queue.Completed);
                 refine.Value = refine.MaxValue;

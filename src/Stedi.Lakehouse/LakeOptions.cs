@@ -15,7 +15,7 @@ public sealed record LakeOptions
     public long MaxObjectBytes { get; init; } = long.MaxValue;
 
     /// <summary>Rows buffered per partition before they are spilled to a temporary Parquet file (bounds ingest memory).</summary>
-    public int SpillRows { get; init; } = 50_000;
+    public int SpillRows { get; init; } = 16_384;
 
     /// <summary>Folder for temporary spill files (Lambda: <c>/tmp</c>).</summary>
     public string TempDirectory { get; init; } = Path.GetTempPath();

@@ -152,6 +152,12 @@ public sealed class RecordParser
                 value = Encoding.UTF8.GetString(r.ValueSpan);
                 (notes ??= []).Add($"{col.Name}: {r.TokenType.ToString().ToLowerInvariant()} read as text");
                 return null;
+            case ColumnType.Int64 when r.TokenType == JsonTokenType.Number && r.TryGetInt64(out var fast):
+                value = fast; // the common case, without a detour through text
+                return null;
+            case ColumnType.Double when r.TokenType == JsonTokenType.Number && r.TryGetDouble(out var fastD) && double.IsFinite(fastD):
+                value = fastD;
+                return null;
             case ColumnType.Int64:
             case ColumnType.Int32:
             {

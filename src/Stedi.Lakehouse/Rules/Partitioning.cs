@@ -16,8 +16,18 @@ public static class Partitioning
     public static bool IsValidEpochMillis(long ms) => ms >= MinMillis && ms <= MaxMillis;
 
     /// <summary>The reading-hour partition value of epoch milliseconds: UTC <c>yyyy-MM-dd-HH</c>.</summary>
-    public static string ReadingHour(long epochMillis) =>
-        DateTimeOffset.FromUnixTimeMilliseconds(epochMillis).UtcDateTime.ToString("yyyy-MM-dd-HH", System.Globalization.CultureInfo.InvariantCulture);
+    public static string ReadingHour(long epochMillis)
+    {
+        var hour = Math.DivRem(epochMillis, 3_600_000L, out var rem);
+        if (rem < 0) hour--;
+        // Readings cluster in few hours: format each hour once (a hot path of ingest); bounded, since a hostile file could name millions.
+        if (HourNames.TryGetValue(hour, out var name)) return name;
+        name = DateTimeOffset.FromUnixTimeMilliseconds(hour * 3_600_000L).UtcDateTime.ToString("yyyy-MM-dd-HH", System.Globalization.CultureInfo.InvariantCulture);
+        if (HourNames.Count < 100_000) HourNames.TryAdd(hour, name);
+        return name;
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<long, string> HourNames = new();
 
     /// <summary>The customer-bucket partition value of a customer key: two digits, <c>00</c>..<c>15</c>, from SHA-256.</summary>
     public static string EmailBucket(string customerKey) =>
