@@ -67,7 +67,7 @@ public sealed class InvokeSettings : CommandSettings
 /// </summary>
 public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, TypeInfoResolver = LambdaJsonContext.Default };
+    private static readonly JsonSerializerOptions Indented = new(LambdaJsonContext.Default.Options) { WriteIndented = true };
 
     /// <summary>Which function an event is for: refine when its SQS bodies are refresh messages, else ingest.</summary>
     public static string InferFunction(string json)
