@@ -38,7 +38,9 @@ public sealed class SqliteConsentIndex : IConsentIndex, IDisposable
             DataSource = DatabasePath,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Cache = SqliteCacheMode.Private,
-            Pooling = true,
+            // No pooling: a pooled connection once came back with a transaction still open after a failed statement
+            // ("cannot start a transaction within a transaction" under parallel ingest); a fresh connection costs microseconds.
+            Pooling = false,
             DefaultTimeout = BusyTimeoutMs / 1000,
         }.ToString();
         using var connection = Open();
@@ -266,7 +268,7 @@ public sealed class SqliteConsentIndex : IConsentIndex, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
-        Execute(connection, $"PRAGMA busy_timeout={BusyTimeoutMs}; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;");
+        Execute(connection, $"PRAGMA busy_timeout={BusyTimeoutMs}; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;");
         return connection;
     }
 
