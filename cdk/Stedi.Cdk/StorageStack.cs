@@ -152,9 +152,11 @@ public sealed class StorageStack : Stack
         var cfnLake = (CfnBucket)LakeBucket.Node.DefaultChild!;
         cfnLake.NotificationConfiguration = new CfnBucket.NotificationConfigurationProperty
         {
-            QueueConfigurations = StediConfig.Sources.Select(s => (object)new CfnBucket.QueueConfigurationProperty
+            // Created objects are ingested; removed ones are retracted from every table (the tables are a function of
+            // the set of landing objects that exist).
+            QueueConfigurations = StediConfig.Sources.SelectMany(s => new[] { "s3:ObjectCreated:*", "s3:ObjectRemoved:*" }.Select(e => (object)new CfnBucket.QueueConfigurationProperty
             {
-                Event = "s3:ObjectCreated:*",
+                Event = e,
                 Queue = landing[s].QueueArn,
                 Filter = new CfnBucket.NotificationFilterProperty
                 {
@@ -163,7 +165,7 @@ public sealed class StorageStack : Stack
                         Rules = new object[] { new CfnBucket.FilterRuleProperty { Name = "prefix", Value = LandingPrefix(s) } },
                     },
                 },
-            }).ToArray(),
+            })).ToArray(),
         };
         // S3 validates each destination when the configuration is set: the queue policies must exist first.
         foreach (var q in landing.Values)

@@ -104,14 +104,14 @@ public sealed class LocalPipeline : IDisposable
         return keys.OrderBy(k => LandingSource.ForKey(k)!.Kind).ThenBy(k => k, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>An S3 ObjectCreated:Put event notification for one key, URL-encoded as S3 sends it.</summary>
-    public async Task<string> EventForAsync(string key, CancellationToken ct = default)
+    /// <summary>An S3 event notification (default <c>ObjectCreated:Put</c>) for one key, URL-encoded as S3 sends it.</summary>
+    public async Task<string> EventForAsync(string key, CancellationToken ct = default, string eventName = "ObjectCreated:Put")
     {
         var head = await Lake.Store.HeadAsync(key, ct);
         var record = new
         {
             eventVersion = "2.1", eventSource = "aws:s3", awsRegion = "local", eventTime = DateTime.UtcNow.ToString("O"),
-            eventName = "ObjectCreated:Put",
+            eventName,
             s3 = new
             {
                 s3SchemaVersion = "1.0",

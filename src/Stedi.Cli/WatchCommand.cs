@@ -31,7 +31,8 @@ public sealed class WatchSettings : LakeSettings
 
 /// <summary>
 /// <c>stedi watch</c>: polls the lake bucket's landing prefixes (<c>&lt;lake&gt;/stedi-lake/&lt;source&gt;/landing/</c>) and delivers an
-/// ObjectCreated event for every object whose eTag the ledger has not seen, then drains the refresh work and prints the tables.
+/// ObjectCreated event for every object whose eTag the ledger has not seen and an ObjectRemoved event for every ingested
+/// object that is gone, then drains the refresh work and prints the tables.
 /// </summary>
 public sealed class WatchCommand : AsyncCommand<WatchSettings>
 {
@@ -62,6 +63,14 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
                         foreach (var x in r.Outcomes) AnsiConsole.MarkupLine($"{Markup.Escape(x.Key)}: [bold]{x.Status}[/] {Markup.Escape(x.Reason ?? "")}");
                         delivered++;
                     }
+                // Objects the ledger knows that are gone: deliver ObjectRemoved, so their rows leave the tables.
+                foreach (var entry in await pipeline.Lake.Index.ListLedgerAsync(cts.Token))
+                {
+                    if (await pipeline.Lake.Store.HeadAsync(entry.LandingKey, cts.Token) is not null) continue;
+                    var r = await pipeline.IngestFunction.HandleEventAsync(await pipeline.EventForAsync(entry.LandingKey, cts.Token, "ObjectRemoved:Delete"), cts.Token);
+                    foreach (var x in r.Outcomes) AnsiConsole.MarkupLine($"{Markup.Escape(x.Key)}: [bold]{x.Status}[/] {Markup.Escape(x.Reason ?? "")}");
+                    delivered++;
+                }
                 if (delivered > 0)
                 {
                     await pipeline.Queue.DrainAsync(cts.Token);

@@ -85,9 +85,10 @@ public sealed class IngestFunction
             var key = r.S3?.Object?.KeyDecoded ?? "";
             var outcome = new RecordOutcome { Key = key, MessageId = messageId };
             outcomes.Add(outcome);
-            if (r.EventName is null || !r.EventName.StartsWith("ObjectCreated:", StringComparison.Ordinal))
+            var removed = r.EventName?.StartsWith("ObjectRemoved:", StringComparison.Ordinal) == true;
+            if (!removed && (r.EventName is null || !r.EventName.StartsWith("ObjectCreated:", StringComparison.Ordinal)))
             {
-                outcome.Status = "ignored"; outcome.Reason = $"event {r.EventName} is not ObjectCreated:*";
+                outcome.Status = "ignored"; outcome.Reason = $"event {r.EventName} is neither ObjectCreated:* nor ObjectRemoved:*";
                 continue;
             }
             var source = LandingSource.ForKey(key);
@@ -99,6 +100,13 @@ public sealed class IngestFunction
             }
             try
             {
+                if (removed)
+                {
+                    // A deleted landing object leaves the tables (guarantee 1: they are a function of the objects that exist).
+                    var retracted = await _ingestor.RetractAsync(key, ct);
+                    (outcome.Status, outcome.Reason) = retracted ? ("retracted", null) : ("ignored", "not ingested, or the key exists again");
+                    continue;
+                }
                 var result = await _ingestor.IngestAsync(key, ct);
                 (outcome.Status, outcome.Reason) = result.Status switch
                 {

@@ -91,6 +91,26 @@ public sealed class DynamoDbConsentIndex : IConsentIndex
         await ForEachAsync(calls, (c, token) => SetVersionsAsync(c.Key, c.Versions, token), ct).ConfigureAwait(false);
     }
 
+    /// <inheritdoc />
+    /// <remarks>REMOVE of the version attributes on the customer's item (the serial sets keep the key: they are a superset,
+    /// and readers check the winner's serial).</remarks>
+    public Task RemoveCustomerVersionsAsync(IReadOnlyCollection<CustomerVersion> versions, CancellationToken ct = default)
+    {
+        var calls = versions.GroupBy(v => v.CustomerKey, StringComparer.Ordinal)
+            .SelectMany(g => g.DistinctBy(v => v.VersionId, StringComparer.Ordinal).Chunk(VersionsPerUpdate).Select(c => (Key: g.Key, Ids: c.Select(v => v.VersionId).ToList())))
+            .ToList();
+        return ForEachAsync(calls, (c, token) => UpdateAsync(new UpdateItemRequest
+        {
+            TableName = _table, Key = Key($"cust#{c.Key}", "-"),
+            UpdateExpression = "REMOVE " + string.Join(", ", c.Ids.Select((_, i) => $"#v{i}")),
+            ExpressionAttributeNames = c.Ids.Select((id, i) => (id, i)).ToDictionary(x => $"#v{x.i}", x => $"v#{x.id}"),
+        }, token), ct);
+    }
+
+    /// <inheritdoc />
+    public Task DeleteLedgerEntryAsync(string landingKey, CancellationToken ct = default) =>
+        _ddb.DeleteItemAsync(new DeleteItemRequest { TableName = _table, Key = Key($"ledger#{landingKey}", "-") }, ct);
+
     private Task<UpdateItemResponse> SetVersionsAsync(string customerKey, List<CustomerVersion> versions, CancellationToken ct)
     {
         var names = new Dictionary<string, string> { ["#t"] = "type", ["#k"] = "key" };

@@ -86,6 +86,33 @@ public sealed class SqliteConsentIndex : IConsentIndex, IDisposable
             }, ct), ct);
 
     /// <inheritdoc />
+    public Task RemoveCustomerVersionsAsync(IReadOnlyCollection<CustomerVersion> versions, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(versions);
+        if (versions.Count == 0) return Task.CompletedTask;
+        return WriteAsync((connection, transaction) =>
+        {
+            using var delete = Command(connection, transaction, "DELETE FROM customer_versions WHERE customer_key = $k AND version_id = $v", "$k", "$v");
+            foreach (var v in versions)
+            {
+                ct.ThrowIfCancellationRequested();
+                delete.Parameters[0].Value = v.CustomerKey;
+                delete.Parameters[1].Value = v.VersionId;
+                delete.ExecuteNonQuery();
+            }
+        }, ct);
+    }
+
+    /// <inheritdoc />
+    public Task DeleteLedgerEntryAsync(string landingKey, CancellationToken ct = default) =>
+        WriteAsync((connection, transaction) =>
+        {
+            using var delete = Command(connection, transaction, "DELETE FROM ledger WHERE landing_key = $k", "$k");
+            delete.Parameters[0].Value = landingKey;
+            delete.ExecuteNonQuery();
+        }, ct);
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<CustomerVersion>> GetCustomerVersionsAsync(IReadOnlyCollection<string> customerKeys, CancellationToken ct = default) =>
         ReadChunkedAsync(customerKeys,
             "SELECT customer_key, version_id, serial, last_update, consented, consent_time, canonical FROM customer_versions WHERE customer_key IN ({0}) ORDER BY customer_key, version_id",

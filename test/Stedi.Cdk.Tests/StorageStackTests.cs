@@ -10,21 +10,24 @@ public sealed class StorageStackTests(SynthFixture synth)
     private readonly Template _storage = synth.Strict.Storage;
 
     [Fact]
-    public void Each_landing_prefix_notifies_its_own_source_queue_on_object_created()
+    public void Each_landing_prefix_notifies_its_own_source_queue_on_object_created_and_removed()
     {
         var lake = _storage.Resources("AWS::S3::Bucket").Single(b => b.Props.TryGetProperty("NotificationConfiguration", out _));
         var configs = lake.Props.GetProperty("NotificationConfiguration").GetProperty("QueueConfigurations").EnumerateArray().ToList();
 
-        Assert.Equal(StediConfig.Sources.Count, configs.Count);
+        Assert.Equal(2 * StediConfig.Sources.Count, configs.Count);
         foreach (var source in StediConfig.Sources)
         {
             var prefix = $"{source}/landing/";
-            var config = Assert.Single(configs, c =>
-                c.GetProperty("Filter").GetProperty("S3Key").GetProperty("Rules")[0].GetProperty("Value").GetString() == prefix);
-            Assert.Equal("s3:ObjectCreated:*", config.GetProperty("Event").GetString());
-            Assert.Equal("prefix", config.GetProperty("Filter").GetProperty("S3Key").GetProperty("Rules")[0].GetProperty("Name").GetString());
-            var queueId = config.GetProperty("Queue").GetProperty("Fn::GetAtt")[0].GetString()!;
-            Assert.StartsWith($"{StorageStack.Pascal(source)}LandingQueue", queueId);
+            var mine = configs.Where(c =>
+                c.GetProperty("Filter").GetProperty("S3Key").GetProperty("Rules")[0].GetProperty("Value").GetString() == prefix).ToList();
+            Assert.Equal(["s3:ObjectCreated:*", "s3:ObjectRemoved:*"], mine.Select(c => c.GetProperty("Event").GetString()).Order());
+            foreach (var config in mine)
+            {
+                Assert.Equal("prefix", config.GetProperty("Filter").GetProperty("S3Key").GetProperty("Rules")[0].GetProperty("Name").GetString());
+                var queueId = config.GetProperty("Queue").GetProperty("Fn::GetAtt")[0].GetString()!;
+                Assert.StartsWith($"{StorageStack.Pascal(source)}LandingQueue", queueId);
+            }
         }
     }
 

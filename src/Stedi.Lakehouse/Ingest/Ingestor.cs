@@ -129,7 +129,7 @@ public sealed class Ingestor(IObjectStore store, IConsentIndex index, IWorkQueue
                     string partition;
                     if (source.Kind == SourceKind.Customer)
                     {
-                        var v = _policy.ToVersion(parsed.Row);
+                        var v = _policy.ToVersion(parsed.Row, objectId);
                         versions.TryAdd((v.CustomerKey, v.VersionId), v);
                         partition = Partitioning.EmailBucket(v.CustomerKey);
                     }
@@ -150,9 +150,17 @@ public sealed class Ingestor(IObjectStore store, IConsentIndex index, IWorkQueue
             if (head.Size == 0 || manifest.RowsRead == 0) { manifest.Status = "empty"; manifest.Warnings.Add("empty object"); }
             else if (manifest.RowsQuarantined > 0) manifest.Status = "partial";
             if (manifest.SchemaDriftFields.Count > 0)
-                _log.Warn("schema_drift", ("key", key), ("fields", manifest.SchemaDriftFields.ToArray()));
+                _log.Warn("schema_drift", ("key", key), ("unknownFields", manifest.SchemaDriftFields.Count)); // names stay in the manifest: a field name can be personal data
 
-            // 1. Staged data (deterministic keys: a retry overwrites).
+            // 1. Customer versions: add the new records, retract those of the object's previous version. Done before the
+            // staged objects are overwritten, so a retry after a crash still finds the previous records to retract.
+            var retracted = new List<CustomerVersion>();
+            if (source.Kind == SourceKind.Customer && previous is not null)
+                retracted = (await StagedVersionsAsync(previous, ct)).Where(v => !versions.ContainsKey((v.CustomerKey, v.VersionId))).ToList();
+            if (versions.Count > 0) await index.PutCustomerVersionsAsync(versions.Values, ct);
+            if (retracted.Count > 0) await index.RemoveCustomerVersionsAsync(retracted, ct);
+
+            // 2. Staged data (deterministic keys: a retry overwrites).
             foreach (var (partition, stagedKey) in await spool.UploadAsync(store, objectId, ct))
             {
                 manifest.Partitions.Add(partition);
@@ -167,23 +175,23 @@ public sealed class Ingestor(IObjectStore store, IConsentIndex index, IWorkQueue
             }
             else if (previous is not null) await store.DeleteAsync(quarantineKey, ct);
 
-            // 2. Index (commutative set unions).
-            if (versions.Count > 0) await index.PutCustomerVersionsAsync(versions.Values, ct);
+            // 3. Partition membership (a commutative set union).
             if (membership.Count > 0) await index.AddMembershipAsync(membership, ct);
 
-            // 3. Manifest beside the data.
+            // 4. Manifest beside the data.
             var json = manifest.ToJson();
             await store.PutAsync($"manifests/{source.Name}/{objectId}.json", new MemoryStream(Encoding.UTF8.GetBytes(json)), "application/json", ct);
 
-            // 4. Refresh work, read after our own writes committed.
+            // 5. Refresh work, read after our own writes committed.
             var work = new HashSet<RefreshWork>();
             var touched = manifest.Partitions.Concat(stale.Select(PartitionOfStagedKey));
             foreach (var p in touched) work.Add(new RefreshWork(source.FirstTable.Name, p));
-            if (source.Kind == SourceKind.Customer && versions.Count > 0)
-                foreach (var w in await ConsentChangeWorkAsync(index, versions.Keys.Select(k => k.Item1).Distinct().ToList(), ct)) work.Add(w);
+            var changedCustomers = versions.Keys.Select(k => k.Item1).Concat(retracted.Select(v => v.CustomerKey)).Distinct().ToList();
+            if (changedCustomers.Count > 0)
+                foreach (var w in await ConsentChangeWorkAsync(index, changedCustomers, ct)) work.Add(w);
             if (work.Count > 0) await queue.EnqueueAsync(work, ct);
 
-            // 5. The ledger (idempotency record) last: a crash anywhere above leaves the object un-ingested, and the
+            // 6. The ledger (idempotency record) last: a crash anywhere above leaves the object un-ingested, and the
             // retry overwrites the same deterministic keys and enqueues the same work again.
             await index.PutLedgerEntryAsync(new LedgerEntry(key, idem, source.Name, manifest.StagedKeys, json), ct);
 
@@ -197,6 +205,46 @@ public sealed class Ingestor(IObjectStore store, IConsentIndex index, IWorkQueue
             spool.Dispose();
             quarantine.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Retracts a deleted landing object (S3 <c>ObjectRemoved:*</c>): its staged rows, quarantine records, manifest and
+    /// customer versions go, and every partition they fed is recomputed, so the tables stay a function of the set of
+    /// landing objects. Does nothing while the key still exists (a newer object replaced it) or was never ingested.
+    /// </summary>
+    /// <returns>True when something was retracted.</returns>
+    public async Task<bool> RetractAsync(string key, CancellationToken ct = default)
+    {
+        var source = LandingSource.ForKey(key);
+        if (source is null) return false;
+        var previous = await index.GetLedgerEntryAsync(key, ct);
+        if (previous is null || await store.HeadAsync(key, ct) is not null) return false;
+        var objectId = Partitioning.ObjectId(key);
+        var retracted = source.Kind == SourceKind.Customer ? await StagedVersionsAsync(previous, ct) : [];
+        if (retracted.Count > 0) await index.RemoveCustomerVersionsAsync(retracted, ct);
+        foreach (var k in previous.StagedKeys) await store.DeleteAsync(k, ct);
+        await store.DeleteAsync($"quarantine/{source.Name}/{objectId}.jsonl", ct);
+        await store.DeleteAsync($"manifests/{source.Name}/{objectId}.json", ct);
+        var work = new HashSet<RefreshWork>(previous.StagedKeys.Select(k => new RefreshWork(source.FirstTable.Name, PartitionOfStagedKey(k))));
+        var customers = retracted.Select(v => v.CustomerKey).Distinct().ToList();
+        if (customers.Count > 0) work.UnionWith(await ConsentChangeWorkAsync(index, customers, ct));
+        if (work.Count > 0) await queue.EnqueueAsync(work, ct);
+        await index.DeleteLedgerEntryAsync(key, ct);
+        _log.Info("retracted", ("key", key), ("source", source.Name), ("stagedObjects", previous.StagedKeys.Count));
+        return true;
+    }
+
+    /// <summary>The customer versions held by the staged objects a ledger entry lists (those still stored).</summary>
+    private async Task<List<CustomerVersion>> StagedVersionsAsync(LedgerEntry entry, CancellationToken ct)
+    {
+        var objectId = Partitioning.ObjectId(entry.LandingKey);
+        var result = new List<CustomerVersion>();
+        foreach (var k in entry.StagedKeys)
+        {
+            try { result.AddRange((await ParquetTable.ReadObjectAsync(store, Tables.StagedCustomer, k, ct)).Select(r => _policy.ToVersion(r, objectId))); }
+            catch (ObjectNotFoundException) { }
+        }
+        return result;
     }
 
     /// <summary>

@@ -93,6 +93,18 @@ public static class ParquetTable
         return result;
     }
 
+    /// <summary>Reads every row of a stored Parquet object (buffered when the store's stream cannot seek).</summary>
+    /// <exception cref="Stedi.Lakehouse.Ports.ObjectNotFoundException">No such object.</exception>
+    public static async Task<List<object?[]>> ReadObjectAsync(Stedi.Lakehouse.Ports.IObjectStore store, TableSchema table, string key, CancellationToken ct = default)
+    {
+        await using var s = await store.OpenReadAsync(key, ct);
+        if (s.CanSeek) return await ReadAsync(table, s, ct);
+        using var ms = new MemoryStream();
+        await s.CopyToAsync(ms, ct);
+        ms.Position = 0;
+        return await ReadAsync(table, ms, ct);
+    }
+
     /// <summary>Reads a Parquet stream one row group at a time (bounded memory per group).</summary>
     public static async IAsyncEnumerable<object?[][]> ReadRowGroupsAsync(TableSchema table, Stream input, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {

@@ -6,7 +6,8 @@ namespace Stedi.Lakehouse.Ports;
 /// state after any order of writes is the same. Which version wins is decided by the domain on read.
 /// </summary>
 /// <param name="CustomerKey">The profile's join key: trimmed, lower-cased email (strict) or the email as written (rubric).</param>
-/// <param name="VersionId">Hex SHA-256 of <see cref="Canonical"/>.</param>
+/// <param name="VersionId">Hex SHA-256 of the record's landing object id, line and full content: each landing record is its
+/// own version (the rubric profile counts every record), and a replaced object's records can be retracted.</param>
 /// <param name="SerialNumber">Step Trainer serial of this version, or null.</param>
 /// <param name="LastUpdateDate">lastUpdateDate in epoch milliseconds, or null.</param>
 /// <param name="Consented">Whether this version grants research consent under the profile.</param>
@@ -38,6 +39,12 @@ public interface IConsentIndex
     /// <summary>Adds customer versions (idempotent; an existing version is left as is).</summary>
     Task PutCustomerVersionsAsync(IReadOnlyCollection<CustomerVersion> versions, CancellationToken ct = default);
 
+    /// <summary>
+    /// Retracts versions (by customer key and version id) that a replaced or deleted landing object no longer holds.
+    /// Removing a missing version is not an error.
+    /// </summary>
+    Task RemoveCustomerVersionsAsync(IReadOnlyCollection<CustomerVersion> versions, CancellationToken ct = default);
+
     /// <summary>All versions of the given customer keys (unknown keys are absent from the result).</summary>
     Task<IReadOnlyList<CustomerVersion>> GetCustomerVersionsAsync(IReadOnlyCollection<string> customerKeys, CancellationToken ct = default);
 
@@ -64,6 +71,9 @@ public interface IConsentIndex
 
     /// <summary>Writes (replaces) the ledger entry of a landing key; called only after the ingest's writes committed.</summary>
     Task PutLedgerEntryAsync(LedgerEntry entry, CancellationToken ct = default);
+
+    /// <summary>Deletes the ledger entry of a landing key (its object was deleted); a missing entry is not an error.</summary>
+    Task DeleteLedgerEntryAsync(string landingKey, CancellationToken ct = default);
 
     /// <summary>Every ledger entry.</summary>
     Task<IReadOnlyList<LedgerEntry>> ListLedgerAsync(CancellationToken ct = default);

@@ -71,12 +71,14 @@ public sealed class Refiner(IObjectStore store, IConsentIndex index, IWorkQueue 
         {
             foreach (var group in staged.GroupBy(e => _policy.CustomerKeyOf(e.Row)))
             {
-                (StagedRow Entry, long? LastUpdate, string Canonical)? best = null;
+                (StagedRow Entry, long? LastUpdate, string Canonical, string? Extra)? best = null;
                 foreach (var e in group)
                 {
-                    var v = _policy.ToVersion(e.Row);
-                    if (best is null || ConsentPolicy.CompareRecency(v.LastUpdateDate, v.Canonical, best.Value.LastUpdate, best.Value.Canonical) > 0)
-                        best = (e, v.LastUpdateDate, v.Canonical);
+                    var (lastUpdate, canonical, extra) = (_policy.LastUpdateOf(e.Row), _policy.Canonical(e.Row), _policy.ExtraOf(e.Row));
+                    var c = best is null ? 1 : ConsentPolicy.CompareRecency(lastUpdate, canonical, best.Value.LastUpdate, best.Value.Canonical);
+                    // Equal in all ten fields: the unknown fields decide, so the output never depends on file names.
+                    if (c == 0) c = string.CompareOrdinal(extra, best!.Value.Extra);
+                    if (c > 0) best = (e, lastUpdate, canonical, extra);
                 }
                 foreach (var e in group)
                 {
@@ -311,19 +313,7 @@ public sealed class Refiner(IObjectStore store, IConsentIndex index, IWorkQueue 
         catch (ObjectNotFoundException) { return []; }
     }
 
-    private async Task<List<object?[]>> ReadObjectAsync(TableSchema table, string key, CancellationToken ct)
-    {
-        await using var s = await store.OpenReadAsync(key, ct);
-        Stream seekable = s;
-        if (!s.CanSeek)
-        {
-            var ms = new MemoryStream();
-            await s.CopyToAsync(ms, ct);
-            ms.Position = 0;
-            seekable = ms;
-        }
-        return await ParquetTable.ReadAsync(table, seekable, ct);
-    }
+    private Task<List<object?[]>> ReadObjectAsync(TableSchema table, string key, CancellationToken ct) => ParquetTable.ReadObjectAsync(store, table, key, ct);
 
     /// <summary>Writes the partition (sorted, so equal content gives equal bytes); returns whether it changed.</summary>
     private async Task<bool> WriteAsync(TableSchema table, string partition, List<object?[]> rows, RefineOutcome? previous, RefineOutcome outcome, CancellationToken ct)

@@ -18,7 +18,7 @@ public sealed class ConsentPolicy
         Tables.CustomerColumns.Where(c => c.Name != Tables.ExtraFields).Select(c => c.Name).OrderBy(n => n, StringComparer.Ordinal).ToArray();
 
     private readonly int[] _canonicalIdx;
-    private readonly int _email, _serial, _lastUpdate, _research, _consentRaw;
+    private readonly int _email, _serial, _lastUpdate, _research, _consentRaw, _line, _extra;
 
     /// <summary>The profile these rules implement.</summary>
     public ConsentProfile Profile { get; }
@@ -34,6 +34,8 @@ public sealed class ConsentPolicy
         _lastUpdate = t.IndexOf("lastUpdateDate");
         _research = t.IndexOf("shareWithResearchAsOfDate");
         _consentRaw = t.IndexOf(Tables.ConsentRaw);
+        _line = t.IndexOf(Tables.LineNumber);
+        _extra = t.IndexOf(Tables.ExtraFields);
     }
 
     /// <summary>Whether profile is strict.</summary>
@@ -76,15 +78,26 @@ public sealed class ConsentPolicy
         return Encoding.UTF8.GetString(ms.ToArray());
     }
 
-    /// <summary>The consent index version of a staged customer row.</summary>
-    public CustomerVersion ToVersion(object?[] stagedCustomer)
+    /// <summary>
+    /// The consent index version of a staged customer row of landing object <paramref name="objectId"/>. Its id hashes the
+    /// object id, the line and the whole record, so every landing record is its own version and a replaced object's
+    /// records can be told apart from the new ones.
+    /// </summary>
+    public CustomerVersion ToVersion(object?[] stagedCustomer, string objectId)
     {
         var canonical = Canonical(stagedCustomer);
         var consents = Consents(stagedCustomer);
+        var id = Partitioning.Sha256Hex($"{objectId}\u0001{stagedCustomer[_line]}\u0001{canonical}\u0001{stagedCustomer[_consentRaw]}\u0001{stagedCustomer[_extra]}");
         return new CustomerVersion(
-            CustomerKeyOf(stagedCustomer), Partitioning.Sha256Hex(canonical), SerialOf(stagedCustomer),
+            CustomerKeyOf(stagedCustomer), id, SerialOf(stagedCustomer),
             (long?)stagedCustomer[_lastUpdate], consents, consents ? stagedCustomer[_research] as long? : null, canonical);
     }
+
+    /// <summary>The lastUpdateDate of a staged customer row.</summary>
+    public long? LastUpdateOf(object?[] stagedCustomer) => (long?)stagedCustomer[_lastUpdate];
+
+    /// <summary>The extra_fields of a staged customer row.</summary>
+    public string? ExtraOf(object?[] stagedCustomer) => (string?)stagedCustomer[_extra];
 
     /// <summary>Orders versions for "latest record wins": lastUpdateDate (null lowest), then canonical form, ordinal.</summary>
     public static int CompareRecency(long? lastUpdateA, string canonicalA, long? lastUpdateB, string canonicalB)
