@@ -191,6 +191,39 @@ public abstract class ConsentIndexContract
     }
 
     [Fact]
+    public async Task Removed_versions_are_gone_and_the_rest_stay()
+    {
+        var index = await CreateIndexAsync();
+        var key = $"{Tag()}-r@example.com";
+        var keep = Version(key, 1, "S-1", 10, consented: true, consentTime: 5);
+        var drop = Version(key, 2, "S-1", 20, consented: false);
+        await index.PutCustomerVersionsAsync([keep, drop]);
+
+        await index.RemoveCustomerVersionsAsync([drop, Version(key, 3)]); // a missing version is no error
+        await index.RemoveCustomerVersionsAsync([drop]);                  // nor is removing twice
+
+        Assert.Equal([keep], await index.GetCustomerVersionsAsync([key]));
+    }
+
+    [Fact]
+    public async Task A_deleted_ledger_entry_is_gone_and_deleting_it_again_is_no_error()
+    {
+        var index = await CreateIndexAsync();
+        var t = Tag();
+        var a = new LedgerEntry($"{t}/customer/landing/gone.json", "etag-1", "customer", [], "{}");
+        var b = new LedgerEntry($"{t}/customer/landing/kept.json", "etag-1", "customer", [], "{}");
+        await index.PutLedgerEntryAsync(a);
+        await index.PutLedgerEntryAsync(b);
+
+        await index.DeleteLedgerEntryAsync(a.LandingKey);
+        await index.DeleteLedgerEntryAsync(a.LandingKey);
+
+        Assert.Null(await index.GetLedgerEntryAsync(a.LandingKey));
+        Assert.NotNull(await index.GetLedgerEntryAsync(b.LandingKey));
+        Assert.Equal([b.LandingKey], (await index.ListLedgerAsync()).Select(e => e.LandingKey).Where(k => k.StartsWith(t, StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Ledger_entries_are_put_read_replaced_and_listed()
     {
         var index = await CreateIndexAsync();
