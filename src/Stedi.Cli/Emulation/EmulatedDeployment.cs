@@ -253,10 +253,19 @@ public sealed class EmulatedDeployment : IDisposable
         var quietFor = quiet ?? TimeSpan.FromSeconds(Math.Max(2, Settings.RetryDelaySeconds + 1));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var lastActivity = new long[Mappings.Count];
+        // Refresh work waits while landing messages are still arriving, as a batching window would: the tables are the
+        // same either way (order independence), and the refine mapping then recomputes each partition about once.
+        var landingBusy = 1;
         var loops = Mappings.Select((m, i) => Task.Run(async () =>
         {
+            var isRefine = m.QueueUrl == RefreshQueue.Url;
             while (!stop.IsCancellationRequested)
             {
+                if (isRefine && Volatile.Read(ref landingBusy) == 1)
+                {
+                    try { await Task.Delay(100, stop.Token); } catch (OperationCanceledException) { return; }
+                    continue;
+                }
                 PollResult r;
                 try { r = await m.PollOnceAsync(stop.Token); }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested) { return; }
@@ -273,6 +282,9 @@ public sealed class EmulatedDeployment : IDisposable
                 var faulted = loops.FirstOrDefault(t => t.IsFaulted);
                 if (faulted is not null) await faulted;
                 var depth = await DepthAsync(ct);
+                long landingDepth = 0;
+                foreach (var url in LandingQueues.Values.Select(q => q.Url)) landingDepth += await CountAsync(url, ct);
+                Volatile.Write(ref landingBusy, landingDepth > 0 ? 1 : 0);
                 var now = DateTime.UtcNow;
                 var recent = false;
                 for (var i = 0; i < lastActivity.Length; i++)
