@@ -29,7 +29,7 @@ public static class DuckDbPeer
             $@"CREATE TEMP TABLE accel AS SELECT * FROM read_json({Lit(l + "/accelerometer/*.json")}, format='newline_delimited', columns={{
                 ""user"":'VARCHAR', ""timestamp"":'BIGINT', x:'DOUBLE', y:'DOUBLE', z:'DOUBLE'}})",
             $@"CREATE TEMP TABLE step AS SELECT * FROM read_json({Lit(l + "/step_trainer/*.json")}, format='newline_delimited', columns={{
-                sensorReadingTime:'BIGINT', serialNumber:'VARCHAR', distanceFromObject:'INTEGER'}})",
+                sensorReadingTime:'BIGINT', serialNumber:'VARCHAR', distanceFromObject:'BIGINT'}})",
         };
         if (strict)
         {
@@ -47,15 +47,17 @@ public static class DuckDbPeer
                     FROM accel a JOIN customer_trusted c ON lower(trim(a.""user"")) = c.ckey WHERE a.""timestamp"" >= c.shareWithResearchAsOfDate",
                 @"CREATE TEMP TABLE customer_curated AS SELECT * FROM customer_trusted
                     WHERE ckey IN (SELECT lower(trim(""user"")) FROM accelerometer_trusted)",
-                // Owners of a serial: every customer whose winning record carries it; eligible owners are curated, and a
-                // shared serial keeps a reading only when an eligible owner's phone has a trusted reading that millisecond.
+                // Owners of a serial: every customer whose winning record carries it; eligible owners are curated. When some
+                // owner had not consented at the reading's moment (never, or only later), the reading is kept only if an
+                // eligible owner's phone has a trusted reading that millisecond.
                 @"CREATE TEMP TABLE step_trainer_trusted AS
-                  WITH owners AS (SELECT serialNumber AS serial, count(*) AS n FROM winners WHERE serialNumber IS NOT NULL GROUP BY serialNumber),
-                       moments AS (SELECT DISTINCT lower(trim(""user"")) AS ckey, ""timestamp"" AS ts FROM accelerometer_trusted)
+                  WITH moments AS (SELECT DISTINCT lower(trim(""user"")) AS ckey, ""timestamp"" AS ts FROM accelerometer_trusted)
                   SELECT DISTINCT s.sensorReadingTime, s.serialNumber, s.distanceFromObject
-                  FROM step s JOIN owners o ON o.serial = s.serialNumber
+                  FROM step s
                        JOIN customer_curated e ON e.serialNumber = s.serialNumber AND s.sensorReadingTime >= e.shareWithResearchAsOfDate
-                  WHERE o.n = 1 OR EXISTS (SELECT 1 FROM moments m WHERE m.ckey = e.ckey AND m.ts = s.sensorReadingTime)",
+                  WHERE NOT EXISTS (SELECT 1 FROM winners w WHERE w.serialNumber = s.serialNumber
+                                      AND NOT (coalesce(w.shareWithResearchAsOfDate, 0) > 0 AND s.sensorReadingTime >= w.shareWithResearchAsOfDate))
+                     OR EXISTS (SELECT 1 FROM moments m WHERE m.ckey = e.ckey AND m.ts = s.sensorReadingTime)",
                 @"CREATE TEMP TABLE machine_learning_curated AS
                   SELECT s.sensorReadingTime, s.serialNumber, s.distanceFromObject, a.""timestamp"", a.x, a.y, a.z
                   FROM step_trainer_trusted s JOIN accelerometer_trusted a ON a.""timestamp"" = s.sensorReadingTime

