@@ -13,14 +13,16 @@ projects=(test/Stedi.Lakehouse.Local.Tests test/Stedi.Lakehouse.Tests test/Stedi
 [ $fast -eq 0 ] && projects+=(test/Stedi.Cdk.Tests)
 
 moto_pid=""
-cleanup() { [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null; }
+moto_log=""
+cleanup() { [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null; [ -n "$moto_log" ] && rm -f "$moto_log"; }
 trap cleanup EXIT
 if [ -z "${STEDI_MOTO_ENDPOINT:-}" ]; then
   if ! python3 -c "import moto.server" 2>/dev/null; then
     echo "moto is not installed: pip install 'moto[server]'" >&2; exit 2
   fi
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  python3 -m moto.server -H 127.0.0.1 -p "$port" >/tmp/stedi-moto-$port.log 2>&1 &
+  moto_log=$(mktemp)
+  python3 -m moto.server -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
   moto_pid=$!
   for _ in $(seq 1 100); do
     python3 -c "import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:$port/moto-api/\")" 2>/dev/null && break

@@ -8,7 +8,9 @@ internal static class SummaryView
     public static void Render(RunSummary s)
     {
         var t = new Table().Title($"[bold]profile {s.Profile}[/] — {s.ElapsedSeconds:0.00} s").AddColumn("table").AddColumn(new TableColumn("rows").RightAligned()).AddColumn("filtered by rule");
-        foreach (var (name, rows) in s.Tables)
+        // Pipeline order (customer_trusted → … → machine_learning_curated), as in the README.
+        var order = Stedi.Lakehouse.Schema.Tables.Published(Stedi.Lakehouse.Schema.ConsentProfile.Strict).Select(t => t.Name).ToList();
+        foreach (var (name, rows) in s.Tables.OrderBy(kv => order.IndexOf(kv.Key) is var i && i < 0 ? int.MaxValue : i))
         {
             var f = s.Filtered.TryGetValue(name, out var d) && d.Count > 0 ? string.Join(", ", d.Select(kv => $"{kv.Key} {kv.Value:N0}")) : "";
             t.AddRow(name, rows.ToString("N0"), Markup.Escape(f));

@@ -43,7 +43,7 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
         using var pipeline = new LocalPipeline(s.Lake, profile, Environment.ProcessorCount);
         await pipeline.Refiner.EnsureCatalogAsync(ct);
         foreach (var src in LandingSource.All) Directory.CreateDirectory(Path.Combine(pipeline.Lake.Store.BucketFolder, src.LandingPrefix));
-        AnsiConsole.MarkupLine($"watching [bold]{Markup.Escape(Path.Combine(pipeline.Lake.Store.BucketFolder, "<source>", "landing"))}[/] — drop JSON-lines files there; Ctrl+C stops");
+        AnsiConsole.MarkupLine($"watching [bold]{Markup.Escape(Path.Combine(pipeline.Lake.Store.BucketFolder, "<source>", "landing"))}[/] — drop JSON-lines files there{(s.Once ? "" : "; Ctrl+C stops")}");
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
         var sizes = new Dictionary<string, long>();
