@@ -164,35 +164,7 @@ public sealed class LocalPipeline : IDisposable
     /// <summary>Row counts, filters and quarantine totals of the lake as it is now.</summary>
     public async Task<RunSummary> SummarizeAsync(TimeSpan elapsed, IReadOnlyList<RecordOutcome>? outcomes = null, CancellationToken ct = default)
     {
-        var outcomesByTable = (await Lake.Index.ListRefineOutcomesAsync(ct)).Select(o => RefineOutcome.FromJson(o.OutcomeJson)).ToList();
-        var summary = new RunSummary { Profile = Profile.ToString().ToLowerInvariant(), ElapsedSeconds = Math.Round(elapsed.TotalSeconds, 3) };
-        foreach (var t in Tables.Published(Profile))
-        {
-            var mine = outcomesByTable.Where(o => o.Table == t.Name).ToList();
-            summary.Tables[t.Name] = mine.Sum(o => o.RowsOut);
-            var f = new SortedDictionary<string, long>(StringComparer.Ordinal);
-            foreach (var o in mine)
-            {
-                foreach (var (rule, n) in o.Filtered) f[rule] = f.GetValueOrDefault(rule) + n;
-                foreach (var (rule, n) in o.Flagged) f[rule] = f.GetValueOrDefault(rule) + n;
-            }
-            summary.Filtered[t.Name] = f;
-        }
-        foreach (var e in await Lake.Index.ListLedgerAsync(ct))
-        {
-            var m = IngestManifest.FromJson(e.ManifestJson);
-            summary.Objects++;
-            summary.RowsRead[m.Source] = summary.RowsRead.GetValueOrDefault(m.Source) + m.RowsRead;
-            summary.Quarantined += m.RowsQuarantined;
-            foreach (var (r, n) in m.QuarantinedByReason) summary.QuarantinedByReason[r] = summary.QuarantinedByReason.GetValueOrDefault(r) + n;
-            summary.Normalized += m.RowsNormalized;
-        }
-        if (outcomes is not null)
-        {
-            summary.Events = outcomes.Count;
-            summary.AlreadyProcessed = outcomes.Count(o => o.Status == "already_processed");
-            summary.Failed = outcomes.Count(o => o.Status is "failed" or "too_large");
-        }
+        var summary = await RunSummary.FromIndexAsync(Lake.Index, Profile, elapsed, null, outcomes, ct);
         summary.Recomputes = Queue.Completed;
         return summary;
     }
@@ -234,6 +206,47 @@ public sealed class RunSummary
     public long Failed { get; set; }
     /// <summary>Partition recomputes run.</summary>
     public long Recomputes { get; set; }
+
+    /// <summary>
+    /// The summary of a lake from its index: row counts (from the refine outcomes, or <paramref name="rowCounts"/> when
+    /// the caller counted the Parquet objects itself), rows filtered per rule, ingest totals from the ledger, and the
+    /// delivery outcomes when given (test events are not counted as events).
+    /// </summary>
+    public static async Task<RunSummary> FromIndexAsync(IConsentIndex index, ConsentProfile profile, TimeSpan elapsed,
+        IReadOnlyDictionary<string, long>? rowCounts = null, IReadOnlyList<RecordOutcome>? outcomes = null, CancellationToken ct = default)
+    {
+        var refined = (await index.ListRefineOutcomesAsync(ct)).Select(o => RefineOutcome.FromJson(o.OutcomeJson)).ToList();
+        var summary = new RunSummary { Profile = profile.ToString().ToLowerInvariant(), ElapsedSeconds = Math.Round(elapsed.TotalSeconds, 3) };
+        foreach (var t in Stedi.Lakehouse.Schema.Tables.Published(profile))
+        {
+            var mine = refined.Where(o => o.Table == t.Name).ToList();
+            summary.Tables[t.Name] = rowCounts?.GetValueOrDefault(t.Name) ?? mine.Sum(o => o.RowsOut);
+            var f = new SortedDictionary<string, long>(StringComparer.Ordinal);
+            foreach (var o in mine)
+            {
+                foreach (var (rule, n) in o.Filtered) f[rule] = f.GetValueOrDefault(rule) + n;
+                foreach (var (rule, n) in o.Flagged) f[rule] = f.GetValueOrDefault(rule) + n;
+            }
+            summary.Filtered[t.Name] = f;
+        }
+        foreach (var e in await index.ListLedgerAsync(ct))
+        {
+            var m = IngestManifest.FromJson(e.ManifestJson);
+            summary.Objects++;
+            summary.RowsRead[m.Source] = summary.RowsRead.GetValueOrDefault(m.Source) + m.RowsRead;
+            summary.Quarantined += m.RowsQuarantined;
+            foreach (var (r, n) in m.QuarantinedByReason) summary.QuarantinedByReason[r] = summary.QuarantinedByReason.GetValueOrDefault(r) + n;
+            summary.Normalized += m.RowsNormalized;
+        }
+        if (outcomes is not null)
+        {
+            var events = outcomes.Where(o => o.Status != "test_event").ToList();
+            summary.Events = events.Count;
+            summary.AlreadyProcessed = events.Count(o => o.Status == "already_processed");
+            summary.Failed = events.Count(o => o.Status is "failed" or "too_large");
+        }
+        return summary;
+    }
 
     /// <summary>Serialises with snake_case names.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });

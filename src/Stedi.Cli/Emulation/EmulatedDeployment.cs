@@ -336,33 +336,8 @@ public sealed class EmulatedDeployment : IDisposable
     public async Task<RunSummary> SummarizeAsync(TimeSpan elapsed, CancellationToken ct = default)
     {
         var published = await ReadPublishedAsync(ct);
-        var index = Lake.ConsentIndex;
-        var refined = (await index.ListRefineOutcomesAsync(ct)).Select(o => RefineOutcome.FromJson(o.OutcomeJson)).ToList();
-        var summary = new RunSummary { Profile = Settings.Profile.ToString().ToLowerInvariant(), ElapsedSeconds = Math.Round(elapsed.TotalSeconds, 3) };
-        foreach (var t in Tables.Published(Settings.Profile))
-        {
-            summary.Tables[t.Name] = published.Rows[t.Name].Count;
-            var f = new SortedDictionary<string, long>(StringComparer.Ordinal);
-            foreach (var o in refined.Where(o => o.Table == t.Name))
-            {
-                foreach (var (rule, n) in o.Filtered) f[rule] = f.GetValueOrDefault(rule) + n;
-                foreach (var (rule, n) in o.Flagged) f[rule] = f.GetValueOrDefault(rule) + n;
-            }
-            summary.Filtered[t.Name] = f;
-        }
-        foreach (var e in await index.ListLedgerAsync(ct))
-        {
-            var m = IngestManifest.FromJson(e.ManifestJson);
-            summary.Objects++;
-            summary.RowsRead[m.Source] = summary.RowsRead.GetValueOrDefault(m.Source) + m.RowsRead;
-            summary.Quarantined += m.RowsQuarantined;
-            foreach (var (r, n) in m.QuarantinedByReason) summary.QuarantinedByReason[r] = summary.QuarantinedByReason.GetValueOrDefault(r) + n;
-            summary.Normalized += m.RowsNormalized;
-        }
-        var outcomes = IngestOutcomes.Where(o => o.Status != "test_event").ToList();
-        summary.Events = outcomes.Count;
-        summary.AlreadyProcessed = outcomes.Count(o => o.Status == "already_processed");
-        summary.Failed = outcomes.Count(o => o.Status is "failed" or "too_large");
+        var counts = published.Rows.ToDictionary(kv => kv.Key, kv => (long)kv.Value.Count);
+        var summary = await RunSummary.FromIndexAsync(Lake.ConsentIndex, Settings.Profile, elapsed, counts, IngestOutcomes, ct);
         summary.Recomputes = Mappings.Where(m => m.QueueUrl == RefreshQueue.Url).Sum(m => m.Deleted);
         return summary;
     }
