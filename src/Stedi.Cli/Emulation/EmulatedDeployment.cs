@@ -270,6 +270,11 @@ public sealed class EmulatedDeployment : IDisposable
                 try { r = await m.PollOnceAsync(stop.Token); }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested) { return; }
                 if (r.Received > 0) Interlocked.Exchange(ref lastActivity[i], DateTime.UtcNow.Ticks);
+                else
+                {
+                    // An empty queue: back off instead of spinning ReceiveMessage, which kept moto busy answering nothing.
+                    try { await Task.Delay(200, stop.Token); } catch (OperationCanceledException) { return; }
+                }
             }
         }, CancellationToken.None)).ToList();
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(30));
