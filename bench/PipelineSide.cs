@@ -58,18 +58,7 @@ public sealed class PipelineSide : IDisposable
     private async Task<string> EventForAsync(string key)
     {
         var head = await _lake.Store.HeadAsync(key);
-        var record = new
-        {
-            eventVersion = "2.1", eventSource = "aws:s3", awsRegion = "local", eventTime = DateTime.UtcNow.ToString("O"),
-            eventName = "ObjectCreated:Put",
-            s3 = new
-            {
-                s3SchemaVersion = "1.0",
-                bucket = new { name = _lake.Store.Bucket, arn = $"arn:aws:s3:::{_lake.Store.Bucket}" },
-                @object = new { key = Uri.EscapeDataString(key).Replace("%2F", "/").Replace("%20", "+"), size = head?.Size ?? 0, eTag = head?.ETag ?? "", sequencer = "0" },
-            },
-        };
-        return JsonSerializer.Serialize(new { Records = new[] { record } });
+        return S3EventBuilder.Notification(_lake.Store.Bucket, key, head?.Size ?? 0, head?.ETag ?? "");
     }
 
     private async Task<List<string>> UploadAsync(string landingDir)

@@ -108,18 +108,7 @@ public sealed class LocalPipeline : IDisposable
     public async Task<string> EventForAsync(string key, CancellationToken ct = default, string eventName = "ObjectCreated:Put")
     {
         var head = await Lake.Store.HeadAsync(key, ct);
-        var record = new
-        {
-            eventVersion = "2.1", eventSource = "aws:s3", awsRegion = "local", eventTime = DateTime.UtcNow.ToString("O"),
-            eventName,
-            s3 = new
-            {
-                s3SchemaVersion = "1.0",
-                bucket = new { name = Lake.Store.Bucket, arn = $"arn:aws:s3:::{Lake.Store.Bucket}" },
-                @object = new { key = Uri.EscapeDataString(key).Replace("%2F", "/").Replace("%20", "+"), size = head?.Size ?? 0, eTag = head?.ETag ?? "", sequencer = "0" },
-            },
-        };
-        return JsonSerializer.Serialize(new { Records = new[] { record } });
+        return S3EventBuilder.Notification(Lake.Store.Bucket, key, head?.Size ?? 0, head?.ETag ?? "", eventName);
     }
 
     /// <summary>Uploads and delivers every landing file, then drains the refresh queue.</summary>

@@ -69,6 +69,33 @@ public sealed class S3ObjectEntity
 
     /// <summary>Decodes an S3 event key (see <see cref="KeyDecoded"/>).</summary>
     public static string DecodeKey(string key) => Uri.UnescapeDataString(key.Replace('+', ' '));
+
+    /// <summary>Encodes a key as S3 event notifications carry it (the inverse of <see cref="DecodeKey"/>): UTF-8 %XX, '/' kept, space as '+'.</summary>
+    public static string EncodeKey(string key) => Uri.EscapeDataString(key).Replace("%2F", "/").Replace("%20", "+");
+}
+
+/// <summary>Builds S3 event notifications for local replays (<c>stedi run</c>, <c>watch</c>, the benchmark).</summary>
+public static class S3EventBuilder
+{
+    /// <summary>
+    /// One-record S3 event notification JSON for <paramref name="key"/> in <paramref name="bucket"/>, the key encoded as
+    /// S3 sends it. <paramref name="eventName"/> is without the <c>s3:</c> prefix, e.g. <c>ObjectCreated:Put</c>.
+    /// </summary>
+    public static string Notification(string bucket, string key, long size, string eTag, string eventName = "ObjectCreated:Put")
+    {
+        var record = new
+        {
+            eventVersion = "2.1", eventSource = "aws:s3", awsRegion = "local", eventTime = DateTime.UtcNow.ToString("O"),
+            eventName,
+            s3 = new
+            {
+                s3SchemaVersion = "1.0",
+                bucket = new { name = bucket, arn = $"arn:aws:s3:::{bucket}" },
+                @object = new { key = S3ObjectEntity.EncodeKey(key), size, eTag, sequencer = "0" },
+            },
+        };
+        return JsonSerializer.Serialize(new { Records = new[] { record } });
+    }
 }
 
 /// <summary>An SQS event as delivered by a Lambda event source mapping.</summary>
