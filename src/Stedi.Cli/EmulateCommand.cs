@@ -1,8 +1,9 @@
+using Stedi.Twin;
 using System.ComponentModel;
 using System.Diagnostics;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using Stedi.Cli.Emulation;
+using Stedi.Twin.Emulation;
 using Stedi.Lakehouse.Logging;
 using Stedi.Lakehouse.Schema;
 

@@ -1,9 +1,10 @@
+using Stedi.Twin;
 using System.ComponentModel;
 using System.Text.Json;
 using Amazon.SQS.Model;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using Stedi.Cli.Emulation;
+using Stedi.Twin.Emulation;
 using Stedi.Functions;
 using Stedi.Lakehouse.Aws;
 using Stedi.Lakehouse.Ingest;
@@ -69,31 +70,13 @@ public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
 {
     private static readonly JsonSerializerOptions Indented = new(LambdaJsonContext.Default.Options) { WriteIndented = true };
 
-    /// <summary>Which function an event is for: refine when its SQS bodies are refresh messages, else ingest.</summary>
-    public static string InferFunction(string json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        if (!EventShape.IsSqs(doc.RootElement)) return "ingest";
-        foreach (var r in doc.RootElement.GetProperty("Records").EnumerateArray())
-        {
-            if (!r.TryGetProperty("body", out var b) || b.ValueKind != JsonValueKind.String) continue;
-            try
-            {
-                SqsWorkQueue.ParseBody(b.GetString()!);
-                return "refine";
-            }
-            catch (FormatException) { }
-        }
-        return "ingest";
-    }
-
     /// <inheritdoc />
     public override async Task<int> ExecuteAsync(CommandContext context, InvokeSettings s, CancellationToken ct)
     {
         var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         var json = await File.ReadAllTextAsync(s.Event, ct);
         string function;
-        try { function = s.Function ?? InferFunction(json); }
+        try { function = s.Function ?? EventShape.InferFunction(json); }
         catch (JsonException e)
         {
             err.MarkupLine($"[red]{Markup.Escape(s.Event)} is not JSON:[/] {Markup.Escape(e.Message)}");

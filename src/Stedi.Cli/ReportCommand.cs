@@ -1,3 +1,4 @@
+using Stedi.Twin;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Stedi.Lakehouse.Local;

@@ -1,3 +1,4 @@
+using Stedi.Twin;
 using System.ComponentModel;
 using System.Diagnostics;
 using Spectre.Console;

@@ -1,3 +1,4 @@
+using Stedi.Twin;
 using Spectre.Console;
 
 namespace Stedi.Cli;

@@ -1,3 +1,4 @@
+using Stedi.Twin;
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;

@@ -161,6 +161,25 @@ public static class EventShape
     public static bool IsSqs(JsonElement root) =>
         root.TryGetProperty("Records", out var r) && r.ValueKind == JsonValueKind.Array && r.GetArrayLength() > 0
         && r[0].TryGetProperty("eventSource", out var s) && s.GetString() == "aws:sqs";
+
+    /// <summary>Which function an event is for: <c>refine</c> when its SQS bodies are refresh messages, else <c>ingest</c>.</summary>
+    /// <exception cref="JsonException">The event is not JSON.</exception>
+    public static string InferFunction(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        if (!IsSqs(doc.RootElement)) return "ingest";
+        foreach (var r in doc.RootElement.GetProperty("Records").EnumerateArray())
+        {
+            if (!r.TryGetProperty("body", out var b) || b.ValueKind != JsonValueKind.String) continue;
+            try
+            {
+                Stedi.Lakehouse.Aws.SqsWorkQueue.ParseBody(b.GetString()!);
+                return "refine";
+            }
+            catch (FormatException) { }
+        }
+        return "ingest";
+    }
 }
 
 /// <summary>The raw Stream contract of the managed runtime: read the payload, handle it, write the response JSON.</summary>

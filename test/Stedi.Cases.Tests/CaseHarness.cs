@@ -1,6 +1,6 @@
 using System.Text.Json;
 using DuckDB.NET.Data;
-using Stedi.Cli;
+using Stedi.Twin;
 using Stedi.Functions;
 using Stedi.Lakehouse;
 using Stedi.Lakehouse.Ingest;

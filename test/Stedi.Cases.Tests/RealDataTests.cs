@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Stedi.Cli;
+using Stedi.Twin;
 using Stedi.Lakehouse.Schema;
 using Xunit.Abstractions;
 

@@ -1,4 +1,4 @@
 global using Xunit;
-global using Stedi.Cli;
-global using Stedi.Cli.Emulation;
+global using Stedi.Twin;
+global using Stedi.Twin.Emulation;
 global using Stedi.Lakehouse.Schema;

@@ -52,7 +52,7 @@ public sealed class InvokeTests
     [InlineData("sqs-s3-test-event.json", "ingest")]
     [InlineData("sqs-refresh-accelerometer-trusted.json", "refine")]
     public void The_function_follows_from_the_event(string file, string function) =>
-        Assert.Equal(function, InvokeCommand.InferFunction(Repo.Event(file)));
+        Assert.Equal(function, EventShape.InferFunction(Repo.Event(file)));
 }
 
 /// <summary>The emulated event source mapping against moto queues.</summary>

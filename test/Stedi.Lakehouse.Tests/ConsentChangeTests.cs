@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Stedi.Cli;
+using Stedi.Twin;
 using Stedi.Lakehouse.Schema;
 using Stedi.Lakehouse.Tests.Oracle;
 

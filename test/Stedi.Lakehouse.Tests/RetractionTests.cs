@@ -1,4 +1,4 @@
-using Stedi.Cli;
+using Stedi.Twin;
 using Stedi.Lakehouse.Schema;
 using Stedi.Lakehouse.Tests.Oracle;
 

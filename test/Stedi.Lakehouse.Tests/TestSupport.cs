@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Stedi.Cli;
+using Stedi.Twin;
 using Stedi.Lakehouse.Schema;
 using Stedi.Lakehouse.Tests.Oracle;
 

@@ -5,7 +5,7 @@ using Amazon.SQS;
 using Amazon.SQS.Model;
 using Stedi.Functions;
 
-namespace Stedi.Cli.Emulation;
+namespace Stedi.Twin.Emulation;
 
 /// <summary>How an emulated event source mapping polls its queue.</summary>
 /// <param name="BatchSize">Messages per invocation (1-10; the CDK stack uses 1 for ingest, 10 for refine).</param>

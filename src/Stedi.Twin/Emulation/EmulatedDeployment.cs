@@ -16,7 +16,7 @@ using Stedi.Lakehouse.Reading;
 using Stedi.Lakehouse.Refine;
 using Stedi.Lakehouse.Schema;
 
-namespace Stedi.Cli.Emulation;
+namespace Stedi.Twin.Emulation;
 
 /// <summary>Shape of an emulated deployment.</summary>
 /// <param name="Name">Prefix of every resource name (bucket, queues, table; the Glue database uses it with

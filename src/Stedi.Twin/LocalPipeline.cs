@@ -9,7 +9,7 @@ using Stedi.Lakehouse.Reading;
 using Stedi.Lakehouse.Refine;
 using Stedi.Lakehouse.Schema;
 
-namespace Stedi.Cli;
+namespace Stedi.Twin;
 
 /// <summary>Options of a local replay.</summary>
 /// <param name="ShuffleSeed">Deliver events in a random order drawn from this seed (null: sorted by key, customer first).</param>

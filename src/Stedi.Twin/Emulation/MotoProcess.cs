@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Stedi.Cli.Emulation;
+namespace Stedi.Twin.Emulation;
 
 /// <summary>
 /// A moto server this process started (<c>python3 -m moto.server -H 127.0.0.1 -p &lt;free port&gt;</c>), stopped on
