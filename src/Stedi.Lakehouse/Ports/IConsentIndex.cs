@@ -1,3 +1,5 @@
+// TRANSITION: replaced by the ports in Stedi.Lakehouse.Index (ICustomerIndex, IPartitionIndex, ILedger, IRefineState,
+// LakeIndex); deleted when the engine moves to them.
 namespace Stedi.Lakehouse.Ports;
 
 /// <summary>

@@ -23,6 +23,13 @@ public interface IObjectStore
     /// <exception cref="ObjectNotFoundException">The object does not exist.</exception>
     Task<Stream> OpenReadAsync(string key, CancellationToken ct = default);
 
+    /// <summary>
+    /// Opens one version of an object for a forward-only streaming read: the version <paramref name="versionId"/> that a
+    /// HEAD returned (so that what is read is what was looked at), or the current one when null or unversioned.
+    /// </summary>
+    /// <exception cref="ObjectNotFoundException">The object (or that version) does not exist.</exception>
+    Task<Stream> OpenReadAsync(string key, string? versionId, CancellationToken ct = default) => OpenReadAsync(key, ct);
+
     /// <summary>Writes (creates or replaces) an object from a stream read to its end.</summary>
     Task PutAsync(string key, Stream content, string contentType, CancellationToken ct = default);
 
@@ -33,7 +40,7 @@ public interface IObjectStore
     Task DeleteAsync(string key, CancellationToken ct = default);
 }
 
-/// <summary>Thrown by <see cref="IObjectStore.OpenReadAsync"/> when the key does not exist (S3 NoSuchKey).</summary>
+/// <summary>Thrown by <see cref="IObjectStore.OpenReadAsync(string, System.Threading.CancellationToken)"/> when the key does not exist (S3 NoSuchKey).</summary>
 public sealed class ObjectNotFoundException(string key) : Exception($"object not found: {key}")
 {
     /// <summary>The missing key.</summary>

@@ -18,4 +18,14 @@ public interface IWorkQueue
 {
     /// <summary>Enqueues work. Must be called only after the state change that caused it has committed.</summary>
     Task EnqueueAsync(IReadOnlyCollection<RefreshWork> work, CancellationToken ct = default);
+
+    /// <summary>
+    /// Enqueues work, coalescing items that are pending and not started. Must be called only after the state change
+    /// that caused it has committed. <paramref name="producer"/> names the producing step (an ingest of one object
+    /// version, a recompute of one partition) so that its retry after a crash sends again what it marked.
+    /// </summary>
+    Task EnqueueAsync(IReadOnlyCollection<RefreshWork> work, string producer, CancellationToken ct = default) => EnqueueAsync(work, ct);
+
+    /// <summary>Called when a recompute of <paramref name="work"/> starts, before it reads any input: work enqueued after this is not coalesced into it.</summary>
+    Task StartingAsync(RefreshWork work, CancellationToken ct = default) => Task.CompletedTask;
 }
