@@ -1,3 +1,4 @@
+using Stedi.Lakehouse.Reading;
 using Stedi.Lakehouse.Schema;
 
 namespace Stedi.Lakehouse;
@@ -19,4 +20,39 @@ public sealed record LakeOptions
 
     /// <summary>Folder for temporary spill files (Lambda: <c>/tmp</c>).</summary>
     public string TempDirectory { get; init; } = Path.GetTempPath();
+
+    /// <summary>Staged objects read at once by one recompute (their GETs overlap on S3; their decoding uses the cores).</summary>
+    public int ReadParallelism { get; init; } = 8;
+
+    /// <summary>
+    /// A partition whose recompute read more than this many per-object staged objects is compacted into one object, so
+    /// the next recompute reads a few objects however many files landed in the partition.
+    /// </summary>
+    public int CompactAfterObjects { get; init; } = 32;
+
+    /// <summary>
+    /// Rows one recompute slice holds in memory. A partition with more staged rows than this is refined in slices by a
+    /// hash of the customer (strict rules are per customer), each slice read, computed and written before the next, so
+    /// memory stays bounded whatever an hour holds. About 120 bytes a row at the peak (typed columns, sort order, output).
+    /// </summary>
+    public int SliceRows { get; init; } = 2_000_000;
+
+    /// <summary>Plausible reading and update times; records outside are quarantined as out of range (default 2015-01-01 to now + 1 day).</summary>
+    public TimeWindow TimeWindow { get; init; } = TimeWindow.Default();
+
+    /// <summary>
+    /// Name endings (case-insensitive) of landing objects that hold data; any other name under a landing prefix
+    /// (<c>.DS_Store</c>, <c>_SUCCESS</c>, <c>README.txt</c>, <c>*.crc</c>, <c>$folder$</c> markers) is skipped before any read.
+    /// </summary>
+    public IReadOnlyList<string> DataSuffixes { get; init; } = [".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz"];
+
+    /// <summary>Whether a landing key names a data object: a data suffix, and a file name that is not a dotfile.</summary>
+    public bool IsDataObjectName(string key)
+    {
+        var name = key[(key.LastIndexOf('/') + 1)..];
+        if (name.Length == 0 || name.StartsWith('.')) return false;
+        foreach (var s in DataSuffixes)
+            if (name.Length > s.Length && name.EndsWith(s, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
 }

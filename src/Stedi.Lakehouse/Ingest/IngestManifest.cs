@@ -24,7 +24,7 @@ public sealed class IngestManifest
     public bool Gzip { get; set; }
     /// <summary>Whether the content started with a UTF-8 BOM (stripped).</summary>
     public bool Bom { get; set; }
-    /// <summary><c>complete</c>, <c>partial</c> (some records quarantined) or <c>empty</c> (no records).</summary>
+    /// <summary><c>complete</c>, <c>partial</c> (some records quarantined), <c>empty</c> (no records) or <c>too_large</c> (nothing read).</summary>
     public string Status { get; set; } = "complete";
     /// <summary>Records read (candidate records; blank lines are not records).</summary>
     public long RowsRead { get; set; }
@@ -46,6 +46,12 @@ public sealed class IngestManifest
     public List<string> StagedKeys { get; init; } = [];
     /// <summary>Quarantine object key, or null when nothing was quarantined.</summary>
     public string? QuarantineKey { get; set; }
+    /// <summary>Hex SHA-256 of the object's bytes as stored (recognises the same content under another key).</summary>
+    public string ContentHash { get; set; } = "";
+    /// <summary>Another landing key that held exactly this content when this one was ingested (a re-sent or copied file), or null.</summary>
+    public string? DuplicateOf { get; set; }
+    /// <summary>Records whose email (customer) or user (accelerometer) was published trimmed and lower-cased (strict).</summary>
+    public long EmailsNormalized { get; set; }
     /// <summary>Warnings, e.g. <c>empty object</c>.</summary>
     public List<string> Warnings { get; init; } = [];
 

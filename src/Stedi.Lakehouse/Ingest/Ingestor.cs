@@ -1,5 +1,8 @@
+using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
+using Stedi.Lakehouse.Columns;
+using Stedi.Lakehouse.Engine;
+using Stedi.Lakehouse.Index;
 using Stedi.Lakehouse.Logging;
 using Stedi.Lakehouse.Parquet;
 using Stedi.Lakehouse.Ports;
@@ -18,262 +21,380 @@ public enum IngestStatus
     AlreadyProcessed,
     /// <summary>The key is not under a landing prefix (or is a folder marker): nothing read.</summary>
     Ignored,
+    /// <summary>The key is under a landing prefix but its name is not a data file's (<see cref="LakeOptions.DataSuffixes"/>): nothing read.</summary>
+    Skipped,
     /// <summary>The object no longer exists: reported, not retried.</summary>
     NotFound,
-    /// <summary>The object is larger than one invocation may ingest: failed before any write.</summary>
+    /// <summary>The object is larger than one invocation may ingest: recorded (manifest, quarantine record), nothing staged.</summary>
     TooLarge,
 }
 
 /// <summary>Result of <see cref="Ingestor.IngestAsync"/>.</summary>
 /// <param name="Key">Decoded landing key.</param>
 /// <param name="Status">What happened.</param>
-/// <param name="Manifest">The ingest manifest when ingested.</param>
-/// <param name="Reason">Reason code for NotFound / TooLarge.</param>
+/// <param name="Manifest">The ingest manifest when ingested (or recorded as too large).</param>
+/// <param name="Reason">Reason code or explanation for the other outcomes.</param>
 public sealed record IngestResult(string Key, IngestStatus Status, IngestManifest? Manifest, string? Reason = null);
 
 /// <summary>
-/// Ingest: one landing object in; staged Parquet (one object per partition), quarantine, manifest, consent and
-/// partition index updates, and refresh work out (DESIGN.md §4). Streams the object; memory does not grow with its
-/// size. Deterministic keys make a retry overwrite rather than duplicate. Order of writes: staged data and index
-/// first, refresh work next (read after our own writes, §4 trap b), the ledger (the idempotency record) last.
+/// Ingest: one landing object in; typed staged Parquet (one object per partition), quarantine, manifest, consent and
+/// partition index updates, and refresh work out (the refresh graph's edges from the source and from the consent
+/// index). Streams the object: memory does not grow with its size. Deterministic keys make a retry overwrite rather
+/// than duplicate. Order of writes: customer versions, staged data, membership and manifest first; refresh work next
+/// (read after our own writes, DESIGN §4 trap b); the ledger (the idempotency record, conditional on the version it
+/// replaces) last, so a crash anywhere leaves the object un-ingested and its retry redoes the same writes.
 /// </summary>
-public sealed class Ingestor(IObjectStore store, IConsentIndex index, IWorkQueue queue, LakeOptions options, ILakeLog? log = null)
+public sealed class Ingestor
 {
-    private readonly ConsentPolicy _policy = new(options.Profile);
-    private readonly ILakeLog _log = log ?? NullLakeLog.Instance;
+    private const int ChunkRows = 8_192;
+
+    private readonly IObjectStore _store;
+    private readonly LakeIndex _index;
+    private readonly IWorkQueue _queue;
+    private readonly LakeOptions _options;
+    private readonly ConsentRules _rules;
+    private readonly ILakeLog _log;
+    private readonly IBatchCache _cache;
+    private readonly RefreshGraph _graph;
+
+    /// <summary>Creates the ingest over its ports.</summary>
+    public Ingestor(IObjectStore store, LakeIndex index, IWorkQueue queue, LakeOptions options, ILakeLog? log = null, IBatchCache? cache = null, RefreshGraph? graph = null)
+    {
+        _store = store;
+        _index = index;
+        _queue = queue;
+        _options = options;
+        _rules = ConsentRules.For(options.Profile);
+        _log = log ?? NullLakeLog.Instance;
+        _cache = cache ?? NoBatchCache.Instance;
+        _graph = graph ?? RefreshGraph.Stedi;
+    }
 
     /// <summary>Ingests the current version of a landing object.</summary>
     /// <param name="key">Decoded object key.</param>
     /// <param name="ct">Cancellation.</param>
     /// <exception cref="IOException">Store or index failures propagate (the caller retries; output is overwritten, not duplicated).</exception>
+    /// <exception cref="LedgerConflictException">Another version of the key was ingested concurrently (the caller retries).</exception>
     public async Task<IngestResult> IngestAsync(string key, CancellationToken ct = default)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var source = LandingSource.ForKey(key);
         if (source is null)
         {
-            _log.Info("ignored_key", ("key", key));
-            return new IngestResult(key, IngestStatus.Ignored, null);
+            _log.Info("ignored", ("key", key), ("reason", key.EndsWith('/') || key.EndsWith("$folder$", StringComparison.Ordinal) ? "folder marker" : "not under a landing prefix"));
+            return new IngestResult(key, IngestStatus.Ignored, null, key.EndsWith('/') ? "folder marker" : "not under a landing prefix");
         }
-        var head = await store.HeadAsync(key, ct);
+        if (!_options.IsDataObjectName(key))
+        {
+            _log.Info("skipped", ("key", key), ("reason", "unsupported object name"));
+            return new IngestResult(key, IngestStatus.Skipped, null, "unsupported object name");
+        }
+        var head = await _store.HeadAsync(key, ct);
         if (head is null)
         {
             _log.Warn("object_not_found", ("key", key));
             return new IngestResult(key, IngestStatus.NotFound, null, ReasonCodes.ObjectNotFound);
         }
         var idem = head.VersionId ?? head.ETag;
-        var previous = await index.GetLedgerEntryAsync(key, ct);
+        var previous = await _index.Ledger.GetAsync(key, ct);
         if (previous is not null && previous.IdempotencyKey == idem)
         {
             _log.Info("already_processed", ("key", key), ("idempotencyKey", idem));
-            return new IngestResult(key, IngestStatus.AlreadyProcessed, IngestManifest.FromJson(previous.ManifestJson));
+            return new IngestResult(key, IngestStatus.AlreadyProcessed, null, "already processed");
         }
-        if (head.Size > options.MaxObjectBytes)
-        {
-            _log.Error("object_too_large", ("key", key), ("bytes", head.Size), ("limitBytes", options.MaxObjectBytes));
-            return new IngestResult(key, IngestStatus.TooLarge, null, ReasonCodes.ObjectTooLarge);
-        }
-
+        var previousManifest = previous is null ? null : await ReadManifestAsync(previous.ManifestKey, ct);
         var objectId = Partitioning.ObjectId(key);
         var manifest = new IngestManifest { LandingKey = key, ObjectId = objectId, Source = source.Name, IdempotencyKey = idem, SizeBytes = head.Size };
-        var spool = new PartitionSpool(source.Staged, options);
-        var quarantineKey = $"quarantine/{source.Name}/{objectId}.jsonl";
+        var manifestKey = LakeKeys.Manifest(source.Name, objectId);
+        var quarantineKey = LakeKeys.Quarantine(source.Name, objectId);
+        var producer = $"ingest:{key}:{idem}";
+
+        if (head.Size > _options.MaxObjectBytes)
+        {
+            // Recorded once, never retried: a bigger function, or a split of the object, is the fix (the log says which limit).
+            _log.Error("object_too_large", ("key", key), ("bytes", head.Size), ("limitBytes", _options.MaxObjectBytes));
+            manifest.Status = "too_large";
+            manifest.Warnings.Add($"object of {head.Size} bytes is larger than the {_options.MaxObjectBytes} bytes one invocation ingests; nothing staged");
+            using (var q = new QuarantineSpool(_options.TempDirectory))
+            {
+                q.Add(new QuarantineRecord(key, 0, 0, ReasonCodes.ObjectTooLarge, $"object of {head.Size} bytes exceeds the limit of {_options.MaxObjectBytes} bytes", ""));
+                await q.UploadAsync(_store, quarantineKey, ct);
+            }
+            manifest.QuarantineKey = quarantineKey;
+            await RetractPreviousAsync(source, previousManifest, [], [], producer, ct);
+            await PutManifestAsync(manifestKey, manifest, ct);
+            await _index.Ledger.PutAsync(new LedgerEntry(key, idem, source.Name, "", manifestKey), previous?.IdempotencyKey, ct);
+            return new IngestResult(key, IngestStatus.TooLarge, manifest, ReasonCodes.ObjectTooLarge);
+        }
+
+        var pool = new StringPool();
+        using var spool = new PartitionSpool(source.Staged, _options, pool);
+        using var quarantine = new QuarantineSpool(_options.TempDirectory);
         var versions = new Dictionary<(string, string), CustomerVersion>();
         var membership = new HashSet<PartitionMembership>();
-        var quarantine = new QuarantineSpool(options.TempDirectory);
+        string contentHash;
         try
         {
-            Stream body;
-            try { body = await store.OpenReadAsync(key, ct); }
-            catch (ObjectNotFoundException)
-            {
-                return new IngestResult(key, IngestStatus.NotFound, null, ReasonCodes.ObjectNotFound);
-            }
-            await using (body)
-            {
-                var scanner = new LandingScanner();
-                var parser = new RecordParser(source);
-                var timeCol = source.Kind switch
-                {
-                    SourceKind.Accelerometer => source.Staged.IndexOf("timestamp"),
-                    SourceKind.StepTrainer => source.Staged.IndexOf("sensorReadingTime"),
-                    _ => -1,
-                };
-                var memberCol = source.Kind switch
-                {
-                    SourceKind.Accelerometer => source.Staged.IndexOf("user"),
-                    SourceKind.StepTrainer => source.Staged.IndexOf("serialNumber"),
-                    _ => -1,
-                };
-                foreach (var rec in scanner.Scan(body))
-                {
-                    ct.ThrowIfCancellationRequested();
-                    manifest.RowsRead++;
-                    ParsedRecord parsed = rec.Error is null
-                        ? parser.Parse(rec.Bytes.Span, rec.LineNumber)
-                        : new ParsedRecord(null, rec.Error, Describe(rec.Error), [], []);
-                    if (parsed.Row is null)
-                    {
-                        manifest.RowsQuarantined++;
-                        manifest.QuarantinedByReason[parsed.Reason!] = manifest.QuarantinedByReason.GetValueOrDefault(parsed.Reason!) + 1;
-                        quarantine.Add(new QuarantineRecord(key, rec.LineNumber, rec.ByteOffset, parsed.Reason!, parsed.Detail!, RawText(rec.Bytes.Span)));
-                        continue;
-                    }
-                    manifest.RowsStaged++;
-                    if (parsed.Normalizations.Count > 0)
-                    {
-                        manifest.RowsNormalized++;
-                        foreach (var n in parsed.Normalizations) manifest.Normalized[n] = manifest.Normalized.GetValueOrDefault(n) + 1;
-                    }
-                    foreach (var f in parsed.UnknownFields) manifest.SchemaDriftFields.Add(f);
-                    string partition;
-                    if (source.Kind == SourceKind.Customer)
-                    {
-                        var v = _policy.ToVersion(parsed.Row, objectId);
-                        versions.TryAdd((v.CustomerKey, v.VersionId), v);
-                        partition = Partitioning.EmailBucket(v.CustomerKey);
-                    }
-                    else
-                    {
-                        partition = Partitioning.ReadingHour((long)parsed.Row[timeCol]!);
-                        var member = (string)parsed.Row[memberCol]!;
-                        membership.Add(new PartitionMembership(source.Name, source.Kind == SourceKind.Accelerometer ? _policy.CustomerKey(member) : member, partition));
-                    }
-                    await spool.AddAsync(partition, parsed.Row, ct);
-                }
-                manifest.Gzip = scanner.WasGzip;
-                manifest.Bom = scanner.HadBom;
-                if (scanner.WasUtf16) manifest.Warnings.Add("UTF-16 text transcoded to UTF-8");
-                if (scanner.CompressionCorrupt) manifest.Warnings.Add("corrupt or truncated gzip data: object partially ingested");
-            }
-
-            if (head.Size == 0 || manifest.RowsRead == 0) { manifest.Status = "empty"; manifest.Warnings.Add("empty object"); }
-            else if (manifest.RowsQuarantined > 0) manifest.Status = "partial";
-            if (manifest.SchemaDriftFields.Count > 0)
-                _log.Warn("schema_drift", ("key", key), ("unknownFields", manifest.SchemaDriftFields.Count)); // names stay in the manifest: a field name can be personal data
-
-            // 1. Customer versions: add the new records, retract those of the object's previous version. Done before the
-            // staged objects are overwritten, so a retry after a crash still finds the previous records to retract.
-            var retracted = new List<CustomerVersion>();
-            if (source.Kind == SourceKind.Customer && previous is not null)
-                retracted = (await StagedVersionsAsync(previous, ct)).Where(v => !versions.ContainsKey((v.CustomerKey, v.VersionId))).ToList();
-            if (versions.Count > 0) await index.PutCustomerVersionsAsync(versions.Values, ct);
-            if (retracted.Count > 0) await index.RemoveCustomerVersionsAsync(retracted, ct);
-
-            // 2. Staged data (deterministic keys: a retry overwrites).
-            foreach (var (partition, stagedKey) in await spool.UploadAsync(store, objectId, ct))
-            {
-                manifest.Partitions.Add(partition);
-                manifest.StagedKeys.Add(stagedKey);
-            }
-            var stale = previous?.StagedKeys.Except(manifest.StagedKeys).ToList() ?? [];
-            foreach (var k in stale) await store.DeleteAsync(k, ct);
-            if (manifest.RowsQuarantined > 0)
-            {
-                await quarantine.UploadAsync(store, quarantineKey, ct);
-                manifest.QuarantineKey = quarantineKey;
-            }
-            else if (previous is not null) await store.DeleteAsync(quarantineKey, ct);
-
-            // 3. Partition membership (a commutative set union).
-            if (membership.Count > 0) await index.AddMembershipAsync(membership, ct);
-
-            // 4. Manifest beside the data.
-            var json = manifest.ToJson();
-            await store.PutAsync($"manifests/{source.Name}/{objectId}.json", new MemoryStream(Encoding.UTF8.GetBytes(json)), "application/json", ct);
-
-            // 5. Refresh work, read after our own writes committed.
-            var work = new HashSet<RefreshWork>();
-            var touched = manifest.Partitions.Concat(stale.Select(PartitionOfStagedKey));
-            foreach (var p in touched) work.Add(new RefreshWork(source.FirstTable.Name, p));
-            var changedCustomers = versions.Keys.Select(k => k.Item1).Concat(retracted.Select(v => v.CustomerKey)).Distinct().ToList();
-            if (changedCustomers.Count > 0)
-                foreach (var w in await ConsentChangeWorkAsync(index, changedCustomers, ct)) work.Add(w);
-            if (work.Count > 0) await queue.EnqueueAsync(work, ct);
-
-            // 6. The ledger (idempotency record) last: a crash anywhere above leaves the object un-ingested, and the
-            // retry overwrites the same deterministic keys and enqueues the same work again.
-            await index.PutLedgerEntryAsync(new LedgerEntry(key, idem, source.Name, manifest.StagedKeys, json), ct);
-
-            _log.Info("ingested", ("key", key), ("source", source.Name), ("rowsRead", manifest.RowsRead), ("rowsStaged", manifest.RowsStaged),
-                ("rowsQuarantined", manifest.RowsQuarantined), ("partitions", manifest.Partitions.Count), ("status", manifest.Status),
-                ("ms", (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds));
-            return new IngestResult(key, IngestStatus.Ingested, manifest);
+            await using var body = await _store.OpenReadAsync(key, head.VersionId, ct);
+            using var hashing = new HashingStream(body);
+            await ReadAsync(source, hashing, objectId, manifest, spool, quarantine, versions, membership, pool, ct);
+            contentHash = hashing.Hex();
         }
-        finally
+        catch (ObjectNotFoundException)
         {
-            spool.Dispose();
-            quarantine.Dispose();
+            _log.Warn("object_not_found", ("key", key), ("reason", "deleted between HEAD and GET"));
+            return new IngestResult(key, IngestStatus.NotFound, null, ReasonCodes.ObjectNotFound);
         }
+        manifest.ContentHash = contentHash;
+        if (head.Size == 0 || manifest.RowsRead == 0) { manifest.Status = "empty"; manifest.Warnings.Add("empty object"); }
+        else if (manifest.RowsQuarantined > 0) manifest.Status = "partial";
+        if (manifest.SchemaDriftFields.Count > 0)
+            _log.Warn("schema_drift", ("key", key), ("unknownFields", manifest.SchemaDriftFields.Count)); // names stay in the manifest: a field name can be personal data
+        foreach (var other in await _index.Ledger.FindByContentAsync(contentHash, ct))
+        {
+            if (other == key) continue;
+            manifest.DuplicateOf = other;
+            _log.Info("duplicate_content", ("key", key), ("original", other), ("contentHash", contentHash[..16]));
+            break;
+        }
+
+        // 1. Customer versions: add the new records, retract those of the object's previous version. Done before the
+        // staged objects are overwritten, so a retry after a crash still finds the previous records to retract.
+        var retracted = new List<CustomerVersion>();
+        if (source.Kind == SourceKind.Customer && previousManifest is not null)
+            retracted = (await StagedVersionsAsync(previousManifest, ct)).Where(v => !versions.ContainsKey((v.CustomerKey, v.VersionId))).ToList();
+        if (versions.Count > 0) await _index.Customers.PutVersionsAsync(versions.Values, ct);
+        if (retracted.Count > 0) await _index.Customers.RemoveVersionsAsync(retracted.Select(v => new CustomerVersionRef(v.CustomerKey, v.VersionId)).ToList(), ct);
+
+        // 2. Staged data (deterministic keys: a retry overwrites).
+        foreach (var staged in await spool.UploadAsync(_store, _cache, objectId, ct))
+        {
+            manifest.Partitions.Add(staged.Partition);
+            manifest.StagedKeys.Add(staged.Key);
+        }
+        var stale = previousManifest?.StagedKeys.Except(manifest.StagedKeys).ToList() ?? [];
+        foreach (var k in stale) await _store.DeleteAsync(k, ct);
+        if (!quarantine.IsEmpty)
+        {
+            await quarantine.UploadAsync(_store, quarantineKey, ct);
+            manifest.QuarantineKey = quarantineKey;
+        }
+        else if (previousManifest?.QuarantineKey is not null) await _store.DeleteAsync(quarantineKey, ct);
+
+        // 3. Partition membership (a commutative set union), then the manifest beside the data.
+        if (membership.Count > 0) await _index.Partitions.AddMembershipAsync(membership, ct);
+        await PutManifestAsync(manifestKey, manifest, ct);
+
+        // 4. Refresh work, read after our own writes committed: the graph's edges from this source and from the consent index.
+        var touched = manifest.Partitions.Concat(stale.Select(LakeKeys.PartitionOfStaged)).Distinct().ToList();
+        var work = new HashSet<RefreshWork>(await _graph.FollowUpsAsync(new Change(Node.Source(source.Name), touched, true, []), _index, ct));
+        var changed = versions.Values.Concat(retracted).Select(v => v.CustomerKey).Distinct().ToHashSet(StringComparer.Ordinal);
+        if (changed.Count > 0)
+        {
+            var customers = CustomersOf(versions.Values.Concat(retracted), changed);
+            var serials = retracted.Where(v => v.SerialNumber is not null).Select(v => v.SerialNumber!).Distinct().ToList();
+            work.UnionWith(await _graph.FollowUpsAsync(new Change(Node.Consent, [], true, customers, serials), _index, ct));
+        }
+        if (work.Count > 0) await _queue.EnqueueAsync(work, producer, ct);
+
+        // 5. The ledger (idempotency record) last, conditional on the version it replaces.
+        await _index.Ledger.PutAsync(new LedgerEntry(key, idem, source.Name, contentHash, manifestKey), previous?.IdempotencyKey, ct);
+
+        _log.Info("ingested", ("key", key), ("source", source.Name), ("rowsRead", manifest.RowsRead), ("rowsStaged", manifest.RowsStaged),
+            ("rowsQuarantined", manifest.RowsQuarantined), ("partitions", manifest.Partitions.Count), ("status", manifest.Status), ("refreshWork", work.Count),
+            ("ms", (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds));
+        return new IngestResult(key, IngestStatus.Ingested, manifest);
+    }
+
+    /// <summary>The customer buckets of changed customers: from the versions' canonical email through the join key.</summary>
+    private List<ChangedCustomer> CustomersOf(IEnumerable<CustomerVersion> versions, IReadOnlySet<string> keys)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var v in versions)
+        {
+            if (!keys.Contains(v.CustomerKey) || result.ContainsKey(v.CustomerKey)) continue;
+            result[v.CustomerKey] = Partitioning.EmailBucket(_rules.JoinKey(CanonicalEmail(v.Canonical)));
+        }
+        return result.Select(p => new ChangedCustomer(p.Key, p.Value)).ToList();
+    }
+
+    private static string CanonicalEmail(string canonical)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(canonical);
+        return doc.RootElement.GetProperty(Fields.Email.Name).GetString() ?? "";
+    }
+
+    private async Task ReadAsync(LandingSource source, Stream body, string objectId, IngestManifest manifest, PartitionSpool spool,
+        QuarantineSpool quarantine, Dictionary<(string, string), CustomerVersion> versions, HashSet<PartitionMembership> membership,
+        StringPool pool, CancellationToken ct)
+    {
+        var scanner = new LandingScanner();
+        var parser = new RecordParser(source, _options.TimeWindow);
+        var chunk = new ColumnBatch(source.Staged, ChunkRows, pool);
+        var partitionOfRow = new List<string>(ChunkRows);
+        var time = source.Kind switch
+        {
+            SourceKind.Accelerometer => chunk.Longs(Fields.Timestamp),
+            SourceKind.StepTrainer => chunk.Longs(Fields.SensorReadingTime),
+            _ => null,
+        };
+        var memberKeys = new Dictionary<int, (string Key, bool Normalized)>(); // pool code of a user → its customer key
+        foreach (var rec in scanner.Scan(body))
+        {
+            ct.ThrowIfCancellationRequested();
+            manifest.RowsRead++;
+            if (rec.Error is not null)
+            {
+                Quarantine(manifest, quarantine, new QuarantineRecord(manifest.LandingKey, rec.LineNumber, rec.ByteOffset, rec.Error, Describe(rec.Error), RawText(rec.Bytes.Span)));
+                continue;
+            }
+            if (!parser.TryParse(rec.Bytes.Span, rec.LineNumber, chunk, out var rejection))
+            {
+                Quarantine(manifest, quarantine, new QuarantineRecord(manifest.LandingKey, rec.LineNumber, rec.ByteOffset, rejection.Reason, rejection.Detail, RawText(rec.Bytes.Span)));
+                continue;
+            }
+            manifest.RowsStaged++;
+            if (parser.Normalizations.Count > 0)
+            {
+                manifest.RowsNormalized++;
+                foreach (var n in parser.Normalizations) manifest.Normalized[n] = manifest.Normalized.GetValueOrDefault(n) + 1;
+            }
+            foreach (var f in parser.UnknownFields) manifest.SchemaDriftFields.Add(f);
+            var row = chunk.Count - 1;
+            string partition;
+            if (source.Kind == SourceKind.Customer)
+            {
+                var v = CustomerRecords.ToVersion(chunk, row, objectId, _rules, _index.Keys);
+                versions.TryAdd((v.CustomerKey, v.VersionId), v);
+                var email = chunk.Strings(Fields.Email)[row]!;
+                var joinKey = _rules.JoinKey(email);
+                if (!string.Equals(joinKey, email, StringComparison.Ordinal)) manifest.EmailsNormalized++;
+                partition = Partitioning.EmailBucket(joinKey);
+            }
+            else
+            {
+                partition = Partitioning.ReadingHour(time![row]);
+                if (source.Kind == SourceKind.Accelerometer)
+                {
+                    var code = chunk.Strings(Fields.User).CodeAt(row);
+                    if (!memberKeys.TryGetValue(code, out var member))
+                    {
+                        var joinKey = _rules.JoinKey(pool[code]);
+                        memberKeys[code] = member = (_index.Keys.KeyOf(joinKey), !string.Equals(joinKey, pool[code], StringComparison.Ordinal));
+                    }
+                    if (member.Normalized) manifest.EmailsNormalized++;
+                    membership.Add(new PartitionMembership(MemberKind.Customer, member.Key, partition));
+                }
+                else membership.Add(new PartitionMembership(MemberKind.Serial, chunk.Strings(Fields.SerialNumber)[row]!, partition));
+            }
+            partitionOfRow.Add(partition);
+            if (chunk.Count >= ChunkRows) await FlushAsync(chunk, partitionOfRow, spool, ct);
+        }
+        await FlushAsync(chunk, partitionOfRow, spool, ct);
+        manifest.Gzip = scanner.WasGzip;
+        manifest.Bom = scanner.HadBom;
+        if (scanner.WasUtf16) manifest.Warnings.Add("UTF-16 text transcoded to UTF-8");
+        if (scanner.CompressionCorrupt) manifest.Warnings.Add("corrupt or truncated gzip data: object partially ingested");
+    }
+
+    /// <summary>Moves a parsed chunk's rows to their partitions' spools, one gather per partition.</summary>
+    private static async Task FlushAsync(ColumnBatch chunk, List<string> partitionOfRow, PartitionSpool spool, CancellationToken ct)
+    {
+        if (chunk.Count == 0) return;
+        var groups = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        for (var i = 0; i < partitionOfRow.Count; i++)
+        {
+            if (!groups.TryGetValue(partitionOfRow[i], out var rows)) groups[partitionOfRow[i]] = rows = [];
+            rows.Add(i);
+        }
+        foreach (var (partition, rows) in groups) await spool.AddAsync(partition, chunk, rows.ToArray(), ct);
+        chunk.Clear();
+        partitionOfRow.Clear();
+    }
+
+    private static void Quarantine(IngestManifest manifest, QuarantineSpool quarantine, QuarantineRecord record)
+    {
+        manifest.RowsQuarantined++;
+        manifest.QuarantinedByReason[record.Reason] = manifest.QuarantinedByReason.GetValueOrDefault(record.Reason) + 1;
+        quarantine.Add(record);
     }
 
     /// <summary>
     /// Retracts a deleted landing object (S3 <c>ObjectRemoved:*</c>): its staged rows, quarantine records, manifest and
     /// customer versions go, and every partition they fed is recomputed, so the tables stay a function of the set of
-    /// landing objects. Does nothing while the key still exists (a newer object replaced it) or was never ingested.
+    /// landing objects. Whether the object is gone is decided by listing its key (never by a GET or HEAD error);
+    /// nothing is done while the key exists again (a newer object replaced it) or when it was never ingested.
     /// </summary>
     /// <returns>True when something was retracted.</returns>
     public async Task<bool> RetractAsync(string key, CancellationToken ct = default)
     {
         var source = LandingSource.ForKey(key);
-        if (source is null) return false;
-        var previous = await index.GetLedgerEntryAsync(key, ct);
-        if (previous is null || await store.HeadAsync(key, ct) is not null) return false;
+        if (source is null) { _log.Info("ignored", ("key", key), ("reason", "not under a landing prefix")); return false; }
+        var previous = await _index.Ledger.GetAsync(key, ct);
+        if (previous is null) { _log.Info("ignored", ("key", key), ("reason", "delete of an object never ingested")); return false; }
+        if ((await _store.ListAsync(key, ct)).Any(o => o.Key == key)) { _log.Info("ignored", ("key", key), ("reason", "stale delete: the object exists again")); return false; }
+        var manifest = await ReadManifestAsync(previous.ManifestKey, ct);
+        var producer = $"retract:{key}:{previous.IdempotencyKey}";
+        await RetractPreviousAsync(source, manifest, [], [], producer, ct);
         var objectId = Partitioning.ObjectId(key);
-        var retracted = source.Kind == SourceKind.Customer ? await StagedVersionsAsync(previous, ct) : [];
-        if (retracted.Count > 0) await index.RemoveCustomerVersionsAsync(retracted, ct);
-        foreach (var k in previous.StagedKeys) await store.DeleteAsync(k, ct);
-        await store.DeleteAsync($"quarantine/{source.Name}/{objectId}.jsonl", ct);
-        await store.DeleteAsync($"manifests/{source.Name}/{objectId}.json", ct);
-        var work = new HashSet<RefreshWork>(previous.StagedKeys.Select(k => new RefreshWork(source.FirstTable.Name, PartitionOfStagedKey(k))));
-        var customers = retracted.Select(v => v.CustomerKey).Distinct().ToList();
-        if (customers.Count > 0) work.UnionWith(await ConsentChangeWorkAsync(index, customers, ct));
-        if (work.Count > 0) await queue.EnqueueAsync(work, ct);
-        await index.DeleteLedgerEntryAsync(key, ct);
-        _log.Info("retracted", ("key", key), ("source", source.Name), ("stagedObjects", previous.StagedKeys.Count));
+        await _store.DeleteAsync(LakeKeys.Quarantine(source.Name, objectId), ct);
+        await _store.DeleteAsync(previous.ManifestKey, ct);
+        await _index.Ledger.DeleteAsync(key, ct);
+        _log.Info("retracted", ("key", key), ("source", source.Name), ("stagedObjects", manifest?.StagedKeys.Count ?? 0));
         return true;
     }
 
-    /// <summary>The customer versions held by the staged objects a ledger entry lists (those still stored).</summary>
-    private async Task<List<CustomerVersion>> StagedVersionsAsync(LedgerEntry entry, CancellationToken ct)
+    /// <summary>Removes what a previous version of an object staged (except <paramref name="keep"/>) and enqueues what it fed.</summary>
+    private async Task RetractPreviousAsync(LandingSource source, IngestManifest? previous, IReadOnlyCollection<string> keep,
+        IReadOnlyCollection<CustomerVersion> keepVersions, string producer, CancellationToken ct)
     {
-        var objectId = Partitioning.ObjectId(entry.LandingKey);
-        var result = new List<CustomerVersion>();
-        foreach (var k in entry.StagedKeys)
+        if (previous is null) return;
+        var retracted = source.Kind == SourceKind.Customer ? await StagedVersionsAsync(previous, ct) : [];
+        retracted = retracted.Where(v => !keepVersions.Any(k => k.CustomerKey == v.CustomerKey && k.VersionId == v.VersionId)).ToList();
+        if (retracted.Count > 0) await _index.Customers.RemoveVersionsAsync(retracted.Select(v => new CustomerVersionRef(v.CustomerKey, v.VersionId)).ToList(), ct);
+        var gone = previous.StagedKeys.Except(keep).ToList();
+        foreach (var k in gone) await _store.DeleteAsync(k, ct);
+        var work = new HashSet<RefreshWork>(await _graph.FollowUpsAsync(
+            new Change(Node.Source(source.Name), gone.Select(LakeKeys.PartitionOfStaged).Distinct().ToList(), true, []), _index, ct));
+        if (retracted.Count > 0)
         {
-            try { result.AddRange((await ParquetTable.ReadObjectAsync(store, Tables.StagedCustomer, k, ct)).Select(r => _policy.ToVersion(r, objectId))); }
-            catch (ObjectNotFoundException) { }
+            var keys = retracted.Select(v => v.CustomerKey).ToHashSet(StringComparer.Ordinal);
+            var serials = retracted.Where(v => v.SerialNumber is not null).Select(v => v.SerialNumber!).Distinct().ToList();
+            work.UnionWith(await _graph.FollowUpsAsync(new Change(Node.Consent, [], true, CustomersOf(retracted, keys), serials), _index, ct));
+        }
+        if (work.Count > 0) await _queue.EnqueueAsync(work, producer, ct);
+    }
+
+    /// <summary>The customer versions held by the staged objects a manifest lists (those still stored).</summary>
+    private async Task<List<CustomerVersion>> StagedVersionsAsync(IngestManifest manifest, CancellationToken ct)
+    {
+        var result = new List<CustomerVersion>();
+        foreach (var k in manifest.StagedKeys)
+        {
+            ColumnBatch batch;
+            try { batch = await ParquetTable.ReadObjectAsync(_store, Tables.StagedCustomer, k, null, ct); }
+            catch (ObjectNotFoundException) { continue; }
+            for (var r = 0; r < batch.Count; r++) result.Add(CustomerRecords.ToVersion(batch, r, manifest.ObjectId, _rules, _index.Keys));
         }
         return result;
     }
 
-    /// <summary>
-    /// The recomputes a change to these customers' records needs: the partitions holding their accelerometer
-    /// readings, and those holding Step Trainer readings of any serial any of their versions carries.
-    /// </summary>
-    public static async Task<IReadOnlyCollection<RefreshWork>> ConsentChangeWorkAsync(IConsentIndex index, IReadOnlyCollection<string> customerKeys, CancellationToken ct)
+    private async Task<IngestManifest?> ReadManifestAsync(string manifestKey, CancellationToken ct)
     {
-        var work = new HashSet<RefreshWork>();
-        foreach (var p in await index.GetPartitionsAsync(LandingSource.Accelerometer.Name, customerKeys, ct))
+        try
         {
-            work.Add(new RefreshWork(Tables.AccelerometerTrusted.Name, p));
-            // machine_learning_curated matches a reading's user to a Step Trainer through the user's serial, which a new record may change.
-            work.Add(new RefreshWork(Tables.MachineLearningCurated(ConsentProfile.Strict).Name, p));
+            await using var s = await _store.OpenReadAsync(manifestKey, ct);
+            using var reader = new StreamReader(s, Encoding.UTF8);
+            return IngestManifest.FromJson(await reader.ReadToEndAsync(ct));
         }
-        var serials = (await index.GetCustomerVersionsAsync(customerKeys, ct)).Where(v => v.SerialNumber is not null).Select(v => v.SerialNumber!).Distinct().ToList();
-        if (serials.Count > 0)
-            foreach (var p in await index.GetPartitionsAsync(LandingSource.StepTrainer.Name, serials, ct))
-                work.Add(new RefreshWork(Tables.StepTrainerTrusted.Name, p));
-        foreach (var k in customerKeys) work.Add(new RefreshWork(Tables.CustomerTrusted.Name, Partitioning.EmailBucket(k)));
-        return work;
+        catch (ObjectNotFoundException)
+        {
+            return null; // the ledger names it, so only a crash between its deletion and the ledger's leaves this
+        }
     }
 
-    private static string PartitionOfStagedKey(string stagedKey)
-    {
-        // staged/<source>/<column>=<value>/<objectId>.parquet
-        var parts = stagedKey.Split('/');
-        return parts[2][(parts[2].IndexOf('=') + 1)..];
-    }
+    private async Task PutManifestAsync(string manifestKey, IngestManifest manifest, CancellationToken ct) =>
+        await _store.PutAsync(manifestKey, new MemoryStream(Encoding.UTF8.GetBytes(manifest.ToJson())), "application/json", ct);
 
     private static string Describe(string code) => code switch
     {
@@ -287,5 +408,38 @@ public sealed class Ingestor(IObjectStore store, IConsentIndex index, IWorkQueue
     {
         var s = bytes.Length > 4096 ? bytes[..4096] : bytes;
         return Encoding.UTF8.GetString(s).TrimEnd('\n', '\r');
+    }
+
+    /// <summary>Hashes (SHA-256) what is read through it: the object's content hash, in the same pass as the parse.</summary>
+    private sealed class HashingStream(Stream inner) : Stream
+    {
+        private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        public string Hex() => Convert.ToHexStringLower(_sha.GetHashAndReset());
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = inner.Read(buffer, offset, count);
+            _sha.AppendData(buffer, offset, n);
+            return n;
+        }
+        public override int Read(Span<byte> buffer)
+        {
+            var n = inner.Read(buffer);
+            _sha.AppendData(buffer[..n]);
+            return n;
+        }
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _sha.Dispose();
+            base.Dispose(disposing);
+        }
     }
 }

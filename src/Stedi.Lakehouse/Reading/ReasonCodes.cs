@@ -21,6 +21,8 @@ public static class ReasonCodes
     public const string OutOfRange = "out_of_range";
     /// <summary>A string field holds an object or array.</summary>
     public const string NotAString = "not_a_string";
+    /// <summary>Two keys of one record map to one column (a key twice, or keys differing only in case): no value is chosen silently.</summary>
+    public const string ConflictingKeys = "conflicting_keys";
     /// <summary>The whole object is larger than one invocation may ingest.</summary>
     public const string ObjectTooLarge = "object_too_large";
     /// <summary>The object named by an event no longer exists.</summary>

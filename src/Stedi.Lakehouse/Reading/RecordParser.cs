@@ -1,124 +1,221 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Stedi.Lakehouse.Columns;
 using Stedi.Lakehouse.Schema;
 
 namespace Stedi.Lakehouse.Reading;
 
-/// <summary>The result of parsing one record: a staged row, or a quarantine reason.</summary>
-/// <param name="Row">Staged row (columns of <see cref="LandingSource.Staged"/>), or null when rejected.</param>
-/// <param name="Reason">Reason code (<see cref="ReasonCodes"/>) when rejected.</param>
+/// <summary>Why a record was not staged: a reason code (<see cref="ReasonCodes"/>) and a detail naming the field.</summary>
+/// <param name="Reason">Reason code, e.g. <c>not_a_number</c>.</param>
 /// <param name="Detail">Human-readable reason naming the field, e.g. <c>x: not a number</c>.</param>
-/// <param name="Normalizations">What was normalised to accept the record, e.g. <c>timestamp: number as string</c>; empty when nothing was.</param>
-/// <param name="UnknownFields">Names of fields kept in <c>extra_fields</c> (schema drift).</param>
-public sealed record ParsedRecord(object?[]? Row, string? Reason, string? Detail, IReadOnlyList<string> Normalizations, IReadOnlyList<string> UnknownFields);
+public readonly record struct Rejection(string Reason, string Detail);
+
+/// <summary>What the parser accepts as a plausible time.</summary>
+/// <param name="MinEpochMillis">Earliest reading or update time accepted (epoch ms). Default 2015-01-01T00:00Z.</param>
+/// <param name="MaxEpochMillis">Latest reading or update time accepted (epoch ms). Default: now + 1 day.</param>
+public sealed record TimeWindow(long MinEpochMillis, long MaxEpochMillis)
+{
+    /// <summary>2015-01-01T00:00:00Z in epoch milliseconds.</summary>
+    public const long DefaultMinEpochMillis = 1_420_070_400_000;
+
+    /// <summary>The default window: 2015-01-01 to now + 1 day.</summary>
+    public static TimeWindow Default() => new(DefaultMinEpochMillis, DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds());
+
+    /// <summary>Whether a time lies in the window.</summary>
+    public bool Contains(long epochMillis) => epochMillis >= MinEpochMillis && epochMillis <= MaxEpochMillis;
+
+    /// <summary>Why a time outside the window is probably wrong: seconds (10 digits), microseconds (16), not positive; or null.</summary>
+    public static string? Hint(long epochMillis)
+    {
+        if (epochMillis <= 0) return "not positive";
+        var digits = epochMillis.ToString(CultureInfo.InvariantCulture).Length;
+        return digits switch { 10 => "looks like seconds", 16 => "looks like microseconds", 19 => "looks like nanoseconds", _ => null };
+    }
+}
 
 /// <summary>
-/// Parses one JSON object of a landing source into a staged row. Field names match case-insensitively
-/// (<c>timeStamp</c> is <c>timestamp</c>); an absent key is null; numbers written as strings of digits or as
-/// float-formatted integers (<c>1655564376361.0</c>) are normalised and flagged; string fields are never coerced;
-/// unknown fields are kept verbatim in <c>extra_fields</c> as a JSON object string.
+/// Parses one JSON object of a landing source straight into a row of the source's staged <see cref="ColumnBatch"/>
+/// (typed; strings interned without allocating for repeats). Field names match case-insensitively
+/// (<c>timeStamp</c> is <c>timestamp</c>), but two keys mapping to one column (<c>email</c> and <c>Email</c>, or a key
+/// twice) reject the record as <c>conflicting_keys</c> rather than choosing a value silently. An absent key is null;
+/// numbers written as strings of digits or as float-formatted integers (<c>1655564376361.0</c>) are normalised and
+/// counted; string fields are never coerced; unknown fields are kept verbatim in <c>extra_fields</c>; reading and update
+/// times outside the <see cref="TimeWindow"/> are rejected as <c>out_of_range</c> with a hint at the unit. Never throws
+/// for bad input. One parser per thread.
 /// </summary>
 public sealed class RecordParser
 {
     private readonly LandingSource _source;
-    private readonly Dictionary<string, int> _index = new(StringComparer.OrdinalIgnoreCase);
-    private readonly IReadOnlyList<Column> _cols;
+    private readonly TableSchema _staged;
+    private readonly TimeWindow _window;
+    private readonly Column[] _cols;
+    private readonly byte[][] _utf8Names;
+    private readonly Dictionary<string, int> _byName = new(StringComparer.OrdinalIgnoreCase);
     private readonly int _extra, _line, _consentRaw = -1, _consentCol = -1;
-    private readonly HashSet<string> _required;
+    private readonly int[] _required, _windowed;
+    private readonly string?[] _seenAs;
+    private readonly List<string> _notes = [], _unknown = [];
+    private readonly StringBuilder _extras = new();
 
     /// <summary>Creates a parser for one source.</summary>
-    public RecordParser(LandingSource source)
+    /// <param name="source">The landing source.</param>
+    /// <param name="window">Plausible reading and update times (default: 2015-01-01 to now + 1 day).</param>
+    public RecordParser(LandingSource source, TimeWindow? window = null)
     {
         _source = source;
-        _cols = source.Staged.Columns;
-        for (var i = 0; i < _cols.Count; i++)
-            if (_cols[i].Name is not (Tables.ExtraFields or Tables.LineNumber or Tables.ConsentRaw)) _index[_cols[i].Name] = i;
-        _extra = source.Staged.IndexOf(Tables.ExtraFields);
-        _line = source.Staged.IndexOf(Tables.LineNumber);
+        _staged = source.Staged;
+        _window = window ?? TimeWindow.Default();
+        _cols = [.. _staged.Columns];
+        _utf8Names = _cols.Select(c => Encoding.UTF8.GetBytes(c.Name)).ToArray();
+        _extra = _staged.Ordinal(Fields.Extra);
+        _line = _staged.Ordinal(Fields.LineNumber);
+        for (var i = 0; i < _cols.Length; i++)
+            if (i != _extra && i != _line && _cols[i] != Fields.ConsentRaw) _byName[_cols[i].Name] = i;
         if (source.Kind == SourceKind.Customer)
         {
-            _consentRaw = source.Staged.IndexOf(Tables.ConsentRaw);
-            _consentCol = source.Staged.IndexOf("shareWithResearchAsOfDate");
+            _consentRaw = _staged.Ordinal(Fields.ConsentRaw);
+            _consentCol = _staged.Ordinal(Fields.ShareWithResearchAsOfDate);
         }
-        _required = _cols.Where(c => !c.Nullable && c.Name != Tables.LineNumber).Select(c => c.Name).ToHashSet();
+        _required = Enumerable.Range(0, _cols.Length).Where(i => !_cols[i].Nullable && i != _line).ToArray();
+        Column[] windowed = source.Kind switch
+        {
+            SourceKind.Accelerometer => [Fields.Timestamp],
+            SourceKind.StepTrainer => [Fields.SensorReadingTime],
+            _ => [Fields.LastUpdateDate],
+        };
+        _windowed = windowed.Select(_staged.Ordinal).ToArray();
+        _seenAs = new string?[_cols.Length];
     }
 
-    private static bool IsShareDate(string name) => name.StartsWith("shareWith", StringComparison.Ordinal);
+    /// <summary>What was normalised to accept the last record, e.g. <c>timestamp: number as string</c> (valid until the next call).</summary>
+    public IReadOnlyList<string> Normalizations => _notes;
 
-    /// <summary>Parses one record's bytes (one JSON object). Never throws for bad input.</summary>
-    public ParsedRecord Parse(ReadOnlySpan<byte> json, long lineNumber)
+    /// <summary>Names of the last record's fields kept in <c>extra_fields</c> (schema drift; valid until the next call).</summary>
+    public IReadOnlyList<string> UnknownFields => _unknown;
+
+    private static bool IsShareDate(Column c) => c.Name.StartsWith("shareWith", StringComparison.Ordinal);
+
+    /// <summary>Parses one record's bytes (one JSON object) and appends it to <paramref name="target"/>; on rejection nothing is appended.</summary>
+    /// <param name="json">The record's UTF-8 bytes.</param>
+    /// <param name="lineNumber">1-based line where the record starts.</param>
+    /// <param name="target">A batch of the source's staged table.</param>
+    /// <param name="rejection">Why the record was rejected.</param>
+    /// <returns>True when a row was appended.</returns>
+    public bool TryParse(ReadOnlySpan<byte> json, long lineNumber, ColumnBatch target, out Rejection rejection)
     {
-        var row = new object?[_cols.Count];
-        var seen = new bool[_cols.Count];
-        List<string>? notes = null, unknown = null;
-        StringBuilder? extras = null;
+        _notes.Clear();
+        _unknown.Clear();
+        _extras.Clear();
+        Array.Clear(_seenAs);
+        var row = target.AddRow();
+        if (ParseInto(json, row, target, out rejection)) { target.Longs(Fields.LineNumber).Set(row, lineNumber); return true; }
+        target.RemoveLastRow();
+        return false;
+    }
+
+    private bool ParseInto(ReadOnlySpan<byte> json, int row, ColumnBatch target, out Rejection rejection)
+    {
+        rejection = default;
         try
         {
             var r = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
-            if (!r.Read() || r.TokenType != JsonTokenType.StartObject) return Reject(ReasonCodes.InvalidJson, "record is not a JSON object");
+            if (!r.Read() || r.TokenType != JsonTokenType.StartObject) return Reject(ReasonCodes.InvalidJson, "record is not a JSON object", out rejection);
+            var expected = 0;
             while (true)
             {
-                if (!r.Read()) return Reject(ReasonCodes.TruncatedJson, "object not closed");
+                if (!r.Read()) return Reject(ReasonCodes.TruncatedJson, "object not closed", out rejection);
                 if (r.TokenType == JsonTokenType.EndObject) break;
-                var name = r.GetString()!;
-                if (!r.Read()) return Reject(ReasonCodes.TruncatedJson, "object not closed");
-                if (_index.TryGetValue(name, out var ci) && !seen[ci])
+                var ci = MatchName(ref r, ref expected, out var name);
+                if (!r.Read()) return Reject(ReasonCodes.TruncatedJson, "object not closed", out rejection);
+                if (ci < 0)
                 {
-                    seen[ci] = true;
-                    var col = _cols[ci];
-                    if (name != col.Name) (notes ??= []).Add($"{name}: renamed to {col.Name}");
-                    if (ci == _consentCol && r.TokenType != JsonTokenType.Null)
-                        row[_consentRaw] = RawText(json, ref r);
-                    var error = Convert(ref r, col, out var value, ref notes);
-                    if (error is not null)
-                    {
-                        if (IsShareDate(col.Name))
-                        {
-                            // Consent dates that are not dates mean "no consent" (DESIGN.md §2), not a malformed record.
-                            (notes ??= []).Add($"{col.Name}: {error.Value.Detail}, read as null");
-                            value = null;
-                        }
-                        else return Reject(error.Value.Code, $"{col.Name}: {error.Value.Detail}");
-                    }
-                    row[ci] = value;
-                }
-                else
-                {
-                    (unknown ??= []).Add(name);
-                    extras ??= new StringBuilder("{");
-                    if (extras.Length > 1) extras.Append(',');
-                    extras.Append(JsonSerializer.Serialize(name)).Append(':').Append(RawText(json, ref r));
+                    name ??= r.GetString()!;
+                    _unknown.Add(name);
+                    _extras.Append(_extras.Length == 0 ? '{' : ',').Append(JsonSerializer.Serialize(name)).Append(':').Append(RawText(json, ref r));
                     r.Skip();
+                    continue;
+                }
+                var col = _cols[ci];
+                name ??= col.Name;
+                if (_seenAs[ci] is { } first)
+                    return Reject(ReasonCodes.ConflictingKeys, first == name
+                        ? $"key '{name}' appears twice"
+                        : $"keys '{first}' and '{name}' both map to column {col.Name}", out rejection);
+                _seenAs[ci] = name;
+                if (name != col.Name) _notes.Add($"{name}: renamed to {col.Name}");
+                if (ci == _consentCol && r.TokenType != JsonTokenType.Null)
+                    target.Strings(Fields.ConsentRaw).Set(row, RawText(json, ref r));
+                var error = Convert(ref r, col, target[ci], row);
+                if (error is { } e)
+                {
+                    if (!IsShareDate(col)) return Reject(e.Code, $"{col.Name}: {e.Detail}", out rejection);
+                    // Consent dates that are not dates mean "no consent" (DESIGN §2), not a malformed record.
+                    _notes.Add($"{col.Name}: {e.Detail}, read as null");
+                    ((LongVector)target[ci]).Set(row, (long?)null);
                 }
             }
-            if (r.Read()) return Reject(ReasonCodes.InvalidJson, "text after the end of the object");
+            if (r.Read()) return Reject(ReasonCodes.InvalidJson, "text after the end of the object", out rejection);
         }
         catch (JsonException e)
         {
-            return Reject(ReasonCodes.InvalidJson, "invalid JSON: " + e.Message.Split(" Path:")[0]);
+            return Reject(ReasonCodes.InvalidJson, "invalid JSON: " + e.Message.Split(" Path:")[0], out rejection);
         }
         catch (InvalidOperationException e)
         {
-            return Reject(ReasonCodes.InvalidJson, "invalid JSON: " + e.Message);
+            return Reject(ReasonCodes.InvalidJson, "invalid JSON: " + e.Message, out rejection);
         }
-        foreach (var req in _required)
+        foreach (var i in _required)
         {
-            var i = _index[req];
-            if (row[i] is null) return Reject(ReasonCodes.MissingRequiredField, seen[i] ? $"{req}: null" : $"{req}: missing");
-            if (row[i] is string s && s.Length == 0) return Reject(ReasonCodes.MissingRequiredField, $"{req}: empty");
+            var v = target[i];
+            if (v.IsNull(row)) return Reject(ReasonCodes.MissingRequiredField, _seenAs[i] is not null ? $"{_cols[i].Name}: null" : $"{_cols[i].Name}: missing", out rejection);
+            if (v is StringVector s && s.CodeAt(row) >= 0 && s.Pool[s.CodeAt(row)].Length == 0)
+                return Reject(ReasonCodes.MissingRequiredField, $"{_cols[i].Name}: empty", out rejection);
         }
-        if (_source.Kind != SourceKind.Customer)
+        foreach (var i in _windowed)
         {
-            var t = (long)row[_index[_source.Kind == SourceKind.Accelerometer ? "timestamp" : "sensorReadingTime"]]!;
-            if (!Partitioning.IsValidEpochMillis(t)) return Reject(ReasonCodes.OutOfRange, $"{(_source.Kind == SourceKind.Accelerometer ? "timestamp" : "sensorReadingTime")}: {t} is not a date");
+            var v = (LongVector)target[i];
+            if (v.IsNull(row) || _window.Contains(v[row])) continue;
+            var t = v[row];
+            var hint = TimeWindow.Hint(t);
+            return Reject(ReasonCodes.OutOfRange,
+                $"{_cols[i].Name}: {t} is outside the plausible window {Date(_window.MinEpochMillis)} to {Date(_window.MaxEpochMillis)}{(hint is null ? "" : $" ({hint})")}",
+                out rejection);
         }
-        if (extras is not null) row[_extra] = extras.Append('}').ToString();
-        row[_line] = lineNumber;
-        return new ParsedRecord(row, null, null, (IReadOnlyList<string>?)notes ?? [], (IReadOnlyList<string>?)unknown ?? []);
+        if (_extras.Length > 0) target.Strings(Fields.Extra).Set(row, _extras.Append('}').ToString());
+        return true;
     }
 
-    private static ParsedRecord Reject(string code, string detail) => new(null, code, detail, [], []);
+    private static string Date(long ms) =>
+        Partitioning.IsValidEpochMillis(ms) ? DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : ms.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The column of the current property name, or −1: exact UTF-8 match first (starting with the column expected
+    /// next, since producers write fields in one order), then case-insensitive. <paramref name="name"/> is set when the
+    /// name had to be decoded.
+    /// </summary>
+    private int MatchName(ref Utf8JsonReader r, ref int expected, out string? name)
+    {
+        name = null;
+        if (!r.ValueIsEscaped)
+        {
+            var span = r.ValueSpan;
+            for (var k = 0; k < _utf8Names.Length; k++)
+            {
+                var i = (expected + k) % _utf8Names.Length;
+                if (i == _extra || i == _line || i == _consentRaw) continue;
+                if (span.SequenceEqual(_utf8Names[i])) { expected = i + 1; return i; }
+            }
+        }
+        name = r.GetString()!;
+        return _byName.TryGetValue(name, out var ci) ? ci : -1;
+    }
+
+    private bool Reject(string code, string detail, out Rejection rejection)
+    {
+        rejection = new Rejection(code, detail);
+        return false;
+    }
 
     private static string RawText(ReadOnlySpan<byte> json, ref Utf8JsonReader r)
     {
@@ -134,53 +231,46 @@ public sealed class RecordParser
 
     private readonly record struct FieldError(string Code, string Detail);
 
-    private static FieldError? Convert(ref Utf8JsonReader r, Column col, out object? value, ref List<string>? notes)
+    private FieldError? Convert(ref Utf8JsonReader r, Column col, ColumnVector target, int row)
     {
-        value = null;
-        if (r.TokenType == JsonTokenType.Null) return null;
+        if (r.TokenType == JsonTokenType.Null) return null; // the row starts null
         if (r.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
         {
             r.Skip();
-            return new(col.Type == ColumnType.String ? ReasonCodes.NotAString : ReasonCodes.NotANumber,
-                       col.Type == ColumnType.String ? "not a string" : "not a number");
+            return col.Type == ColumnType.String ? new(ReasonCodes.NotAString, "not a string") : new(ReasonCodes.NotANumber, "not a number");
         }
-        switch (col.Type)
+        switch (target)
         {
-            case ColumnType.String:
-                if (r.TokenType == JsonTokenType.String) { value = r.GetString(); return null; }
-                // A bare number or boolean in a text field: keep its literal text, never reformatted.
-                value = Encoding.UTF8.GetString(r.ValueSpan);
-                (notes ??= []).Add($"{col.Name}: {r.TokenType.ToString().ToLowerInvariant()} read as text");
-                return null;
-            case ColumnType.Int64 when r.TokenType == JsonTokenType.Number && r.TryGetInt64(out var fast):
-                value = fast; // the common case, without a detour through text
-                return null;
-            case ColumnType.Double when r.TokenType == JsonTokenType.Number && r.TryGetDouble(out var fastD) && double.IsFinite(fastD):
-                value = fastD;
-                return null;
-            case ColumnType.Int64:
-            case ColumnType.Int32:
-            {
-                if (!NumberText(ref r, col, out var text, ref notes, out var err)) return err;
-                if (text is null) return null;
-                if (!TryParseInteger(text, out var l, out var floatFormatted, out var intErr)) return intErr;
-                if (floatFormatted) (notes ??= []).Add($"{col.Name}: float-formatted integer");
-                if (col.Type == ColumnType.Int32)
+            case StringVector s:
+                if (r.TokenType == JsonTokenType.String)
                 {
-                    if (l is < int.MinValue or > int.MaxValue) return new(ReasonCodes.OutOfRange, $"{text} is out of range for int");
-                    value = (int)l;
+                    s.SetCode(row, r.ValueIsEscaped ? s.Pool.Intern(r.GetString()!) : s.Pool.InternUtf8(r.ValueSpan));
+                    return null;
                 }
-                else value = l;
+                // A bare number or boolean in a text field: keep its literal text, never reformatted.
+                s.SetCode(row, s.Pool.InternUtf8(r.ValueSpan));
+                _notes.Add($"{col.Name}: {r.TokenType.ToString().ToLowerInvariant()} read as text");
+                return null;
+            case LongVector l:
+            {
+                if (r.TokenType == JsonTokenType.Number && r.TryGetInt64(out var fast)) { l.Set(row, fast); return null; }
+                if (!NumberText(ref r, col, out var text, out var err)) return err;
+                if (text is null) return null;
+                if (!TryParseInteger(text, out var v, out var floatFormatted, out var intErr)) return intErr;
+                if (floatFormatted) _notes.Add($"{col.Name}: float-formatted integer");
+                if (col.Type == ColumnType.Int32 && v is < int.MinValue or > int.MaxValue) return new(ReasonCodes.OutOfRange, $"{text} is out of range for int");
+                l.Set(row, v);
                 return null;
             }
-            case ColumnType.Double:
+            case DoubleVector d:
             {
-                if (!NumberText(ref r, col, out var text, ref notes, out var err)) return err;
+                if (r.TokenType == JsonTokenType.Number && r.TryGetDouble(out var fast) && double.IsFinite(fast)) { d.Set(row, fast); return null; }
+                if (!NumberText(ref r, col, out var text, out var err)) return err;
                 if (text is null) return null;
-                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || text.Trim() != text)
+                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || text.Trim() != text)
                     return new(ReasonCodes.NotANumber, "not a number");
-                if (!double.IsFinite(d)) return new(ReasonCodes.OutOfRange, $"{text} is out of range for double");
-                value = d;
+                if (!double.IsFinite(v)) return new(ReasonCodes.OutOfRange, $"{text} is out of range for double");
+                d.Set(row, v);
                 return null;
             }
         }
@@ -188,7 +278,7 @@ public sealed class RecordParser
     }
 
     /// <summary>The number's text from a JSON number or a quoted numeric string; null text for an empty string.</summary>
-    private static bool NumberText(ref Utf8JsonReader r, Column col, out string? text, ref List<string>? notes, out FieldError? err)
+    private bool NumberText(ref Utf8JsonReader r, Column col, out string? text, out FieldError? err)
     {
         err = null;
         text = null;
@@ -202,11 +292,11 @@ public sealed class RecordParser
                 if (s.Length == 0)
                 {
                     if (!col.Nullable) { err = new(ReasonCodes.MissingRequiredField, "empty"); return false; }
-                    (notes ??= []).Add($"{col.Name}: empty string read as null");
+                    _notes.Add($"{col.Name}: empty string read as null");
                     return true;
                 }
                 if (!LooksNumeric(s)) { err = new(ReasonCodes.NotANumber, "not a number"); return false; }
-                (notes ??= []).Add($"{col.Name}: number as string");
+                _notes.Add($"{col.Name}: number as string");
                 text = s;
                 return true;
             default:

@@ -63,17 +63,25 @@ public enum Zone
 /// <param name="Description">Table comment for Glue.</param>
 public sealed record TableSchema(string Name, Zone Zone, IReadOnlyList<Column> Columns, string PartitionKey, string Description)
 {
+    private readonly Dictionary<string, int> _ordinals = Columns.Select((c, i) => (c.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
+
+    /// <summary>Two schemas are the same table when name, zone, partition key and columns (in order) are equal.</summary>
+    public bool Equals(TableSchema? other) =>
+        other is not null && Name == other.Name && Zone == other.Zone && PartitionKey == other.PartitionKey && Columns.SequenceEqual(other.Columns);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Name, Zone, PartitionKey, Columns.Count);
+
+    /// <summary>The position of a column (matched by name) in this table.</summary>
+    /// <exception cref="ArgumentException">The table has no such column.</exception>
+    public int Ordinal(Column column) =>
+        TryOrdinal(column, out var i) ? i : throw new ArgumentException($"table {Name} has no column '{column.Name}'", nameof(column));
+
+    /// <summary>The position of a column (matched by name), when the table has it.</summary>
+    public bool TryOrdinal(Column column, out int ordinal) => _ordinals.TryGetValue(column.Name, out ordinal);
+
     /// <summary>Key prefix of the table's data, ending in '/': <c>trusted/customer_trusted/</c>.</summary>
     public string Prefix => $"{Zone.ToString().ToLowerInvariant()}/{Name}/";
-
-    /// <summary>Index of a column by name.</summary>
-    /// <exception cref="ArgumentException">No such column.</exception>
-    public int IndexOf(string column)
-    {
-        for (var i = 0; i < Columns.Count; i++)
-            if (Columns[i].Name == column) return i;
-        throw new ArgumentException($"table {Name} has no column '{column}'", nameof(column));
-    }
 
     /// <summary>The folder of one partition, e.g. <c>trusted/accelerometer_trusted/reading_hour=2022-06-18-15/</c>.</summary>
     public string PartitionPrefix(string partitionValue) => $"{Prefix}{PartitionKey}={partitionValue}/";

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Stedi.Lakehouse.Refine;
 
@@ -26,52 +27,70 @@ public static class FilterRules
 /// <summary>What one landing object's staged rows became in one partition of its first table.</summary>
 public sealed class ObjectTally
 {
-    /// <summary>Staged rows of the object in this partition.</summary>
-    public long Staged { get; set; }
     /// <summary>Rows accepted into the table.</summary>
     public long Accepted { get; set; }
     /// <summary>Rows filtered, by rule.</summary>
     public SortedDictionary<string, long> Filtered { get; init; } = new(StringComparer.Ordinal);
 }
 
-/// <summary>The outcome of the latest recompute of one partition of one published table.</summary>
-public sealed class RefineOutcome
+/// <summary>
+/// The detail of one recompute of one partition, stored in the object store
+/// (<see cref="LakeKeys.RefineDetail"/>) and named by the partition's outcome in the index: rows filtered per rule,
+/// rows flagged, per landing object what its staged rows became (first tables), and for accelerometer_trusted the
+/// customers holding trusted readings in the partition (what a later recompute compares against to find flips).
+/// Its size grows with the partition's objects and customers, which is why it is not an index item.
+/// </summary>
+public sealed class RefineDetail
 {
     /// <summary>Table name.</summary>
     public required string Table { get; init; }
     /// <summary>Partition value.</summary>
     public required string Partition { get; init; }
-    /// <summary>Rows in the partition's Parquet object.</summary>
+    /// <summary>Rows written.</summary>
     public long RowsOut { get; set; }
-    /// <summary>SHA-256 of the written object (or <c>empty</c>): an unchanged output enqueues no dependants.</summary>
-    public string OutputHash { get; set; } = "empty";
     /// <summary>Input rows filtered, by rule.</summary>
     public SortedDictionary<string, long> Filtered { get; init; } = new(StringComparer.Ordinal);
     /// <summary>Accepted rows worth reporting, e.g. <c>ambiguous_serial_attributed</c>.</summary>
     public SortedDictionary<string, long> Flagged { get; init; } = new(StringComparer.Ordinal);
-    /// <summary>accelerometer_trusted only: customer keys with at least one trusted reading in the partition (sorted).</summary>
-    public List<string> TrustedCustomers { get; set; } = [];
-    /// <summary>First tables only: per landing object id, what its staged rows became.</summary>
+    /// <summary>First tables: per landing object id, what its staged rows became.</summary>
     public SortedDictionary<string, ObjectTally> PerObject { get; init; } = new(StringComparer.Ordinal);
+    /// <summary>accelerometer_trusted: customer key → customer bucket of every customer with a trusted reading in the partition.</summary>
+    public SortedDictionary<string, string> TrustedCustomers { get; init; } = new(StringComparer.Ordinal);
 
     /// <summary>Serialises to compact JSON.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this);
+    public string ToJson() => JsonSerializer.Serialize(this, DetailJson.Options);
 
     /// <summary>Parses JSON written by <see cref="ToJson"/>.</summary>
-    public static RefineOutcome FromJson(string json) => JsonSerializer.Deserialize<RefineOutcome>(json)!;
+    /// <exception cref="JsonException">Malformed JSON.</exception>
+    public static RefineDetail FromJson(string json) => JsonSerializer.Deserialize<RefineDetail>(json, DetailJson.Options)!;
 
-    internal void Filter(string objectId, string rule)
+    internal void Filter(string? objectId, string rule, long n = 1)
     {
-        Filtered[rule] = Filtered.GetValueOrDefault(rule) + 1;
+        Filtered[rule] = Filtered.GetValueOrDefault(rule) + n;
+        if (objectId is null) return;
         var t = Tally(objectId);
-        t.Filtered[rule] = t.Filtered.GetValueOrDefault(rule) + 1;
+        t.Filtered[rule] = t.Filtered.GetValueOrDefault(rule) + n;
     }
 
-    internal void Accept(string objectId) => Tally(objectId).Accepted++;
+    internal void Accept(string? objectId)
+    {
+        if (objectId is not null) Tally(objectId).Accepted++;
+    }
 
-    internal ObjectTally Tally(string objectId)
+    internal void Flag(string rule) => Flagged[rule] = Flagged.GetValueOrDefault(rule) + 1;
+
+    private ObjectTally Tally(string objectId)
     {
         if (!PerObject.TryGetValue(objectId, out var t)) PerObject[objectId] = t = new ObjectTally();
         return t;
     }
+}
+
+internal static class DetailJson
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
 }
