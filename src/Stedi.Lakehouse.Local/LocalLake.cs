@@ -1,10 +1,14 @@
+using Stedi.Lakehouse.Index;
+
 namespace Stedi.Lakehouse.Local;
 
 /// <summary>
 /// The embedded adapter set over one lake folder:
 /// <list type="bullet">
 /// <item><c>&lt;root&gt;/stedi-lake/&lt;key&gt;</c>: the object store (bucket <see cref="BucketName"/>);</item>
-/// <item><c>&lt;root&gt;/index.sqlite</c>: the consent and partition index;</item>
+/// <item><c>&lt;root&gt;/index.sqlite</c>: the consent and partition index (the old port, until the engine moves);</item>
+/// <item><c>&lt;root&gt;/lake-index.sqlite</c>: the index by concern (<see cref="LakeIndex"/>);</item>
+/// <item><c>&lt;root&gt;/lake-secret</c>: the customer-key secret (<see cref="CustomerKeys"/>), mode 600;</item>
 /// <item><c>&lt;root&gt;/catalog/&lt;table&gt;.json</c>: the catalog.</item>
 /// </list>
 /// The work queue is not part of it: it needs the refine worker, which needs this lake.
@@ -14,14 +18,29 @@ public sealed class LocalLake : IDisposable
     /// <summary>The bucket name of the local lake.</summary>
     public const string BucketName = "stedi-lake";
 
-    /// <summary>Opens (creating when missing) the lake under <paramref name="root"/>.</summary>
+    /// <summary>File name of the index database (<see cref="LakeIndex"/>) under the lake root.</summary>
+    public const string IndexFileName = "lake-index.sqlite";
+
+    private readonly LocalIndex _lakeIndex;
+
+    /// <summary>
+    /// Opens (creating when missing) the lake under <paramref name="root"/>. A new lake gets a new random customer-key
+    /// secret; an existing lake's is read.
+    /// </summary>
     /// <exception cref="ArgumentException"><paramref name="root"/> is empty.</exception>
+    /// <exception cref="InvalidDataException">The lake's index exists but its secret is missing or unreadable, or the index has a newer schema.</exception>
     public LocalLake(string root)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
         Root = Path.GetFullPath(root);
+        Directory.CreateDirectory(Root);
+        var indexPath = Path.Combine(Root, IndexFileName);
+        // The secret comes first: an index without it holds customer keys nobody can recompute, so it is never
+        // created afresh beside an existing index.
+        CustomerKeys = new HmacCustomerKeys(LakeSecret.ReadOrCreate(Path.Combine(Root, LakeSecret.FileName), create: !File.Exists(indexPath)));
         Store = new FolderObjectStore(Root, BucketName);
         Index = new SqliteConsentIndex(Path.Combine(Root, "index.sqlite"));
+        _lakeIndex = LocalIndex.Open(indexPath, CustomerKeys);
         Catalog = new JsonCatalog(Path.Combine(Root, "catalog"), Store.BucketFolder);
     }
 
@@ -31,8 +50,14 @@ public sealed class LocalLake : IDisposable
     /// <summary>The object store; its files are under <see cref="FolderObjectStore.BucketFolder"/>.</summary>
     public FolderObjectStore Store { get; }
 
-    /// <summary>The consent and partition index.</summary>
+    /// <summary>The consent and partition index (the old port; replaced by <see cref="LakeIndex"/>).</summary>
     public SqliteConsentIndex Index { get; }
+
+    /// <summary>The index by concern over <c>&lt;root&gt;/lake-index.sqlite</c>, its customer keys made with <see cref="CustomerKeys"/>.</summary>
+    public LakeIndex LakeIndex => _lakeIndex.Index;
+
+    /// <summary>The keyed hash of customer join keys, with this lake's own secret (<c>&lt;root&gt;/lake-secret</c>).</summary>
+    public ICustomerKeys CustomerKeys { get; }
 
     /// <summary>The catalog.</summary>
     public JsonCatalog Catalog { get; }
@@ -40,6 +65,10 @@ public sealed class LocalLake : IDisposable
     /// <summary>A query engine with one view per table of <see cref="Catalog"/>.</summary>
     public DuckDbQueryEngine CreateQueryEngine() => new(Catalog);
 
-    /// <summary>Releases the index's database connections.</summary>
-    public void Dispose() => Index.Dispose();
+    /// <summary>Releases the indexes' database connections.</summary>
+    public void Dispose()
+    {
+        _lakeIndex.Dispose();
+        Index.Dispose();
+    }
 }
