@@ -9,7 +9,7 @@ using Stedi.Functions;
 using Stedi.Lakehouse.Aws;
 using Stedi.Lakehouse.Ingest;
 using Stedi.Lakehouse.Logging;
-using Stedi.Lakehouse.Refine;
+using Stedi.Lakehouse.Engine;
 using Stedi.Lakehouse.Schema;
 
 namespace Stedi.Cli;
@@ -115,7 +115,6 @@ public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
         var lakeDir = s.Lake ?? "lake";
         var profile = Enum.Parse<ConsentProfile>(s.Profile ?? Environment.GetEnvironmentVariable("STEDI_PROFILE") ?? "strict", true);
         using var pipeline = new LocalPipeline(lakeDir, profile, Environment.ProcessorCount, log: log);
-        await pipeline.Refiner.EnsureCatalogAsync(ct);
         var response = function == "refine"
             ? await new RefineFunction(pipeline.Refiner, log).HandleEventAsync(json, ct)
             : await pipeline.IngestFunction.HandleEventAsync(json, ct);
@@ -135,11 +134,11 @@ public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
         // moto accepts any credentials; real AWS gets the default chain (environment, profile, SSO, role).
         var emulator = env.Lake.ServiceUrl is not null && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID"));
         using var lake = AwsLake.Create(env.Lake, emulator ? AwsLake.EmulatorCredentials : null);
-        var refiner = new Refiner(lake.ObjectStore, lake.ConsentIndex, lake.WorkQueue, lake.Catalog, env.Options, log);
+        var refiner = new Refiner(lake.ObjectStore, lake.Index, lake.WorkQueue, env.Options, log);
         var refine = new RefineFunction(refiner, log);
         var response = function == "refine"
             ? await refine.HandleEventAsync(json, ct)
-            : await new IngestFunction(new Ingestor(lake.ObjectStore, lake.ConsentIndex, lake.WorkQueue, env.Options, log), log, env.Source).HandleEventAsync(json, ct);
+            : await new IngestFunction(new Ingestor(lake.ObjectStore, lake.Index, lake.WorkQueue, env.Options, log), log, env.Source).HandleEventAsync(json, ct);
 
         var arn = (await lake.Sqs.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = env.Lake.RefreshQueueUrl, AttributeNames = ["QueueArn"] }, ct)).Attributes["QueueArn"];
         var poller = new EventSourceMappingPoller("refine", lake.Sqs, env.Lake.RefreshQueueUrl, arn, env.Lake.Region,

@@ -12,13 +12,13 @@ public sealed class ReportCommand : AsyncCommand<LakeSettings>
     /// <inheritdoc />
     public override async Task<int> ExecuteAsync(CommandContext context, LakeSettings s, CancellationToken ct)
     {
-        if (!File.Exists(Path.Combine(s.Lake, "index.sqlite")))
+        if (!File.Exists(Path.Combine(s.Lake, LocalLake.IndexFileName)))
         {
             AnsiConsole.MarkupLine($"[red]no lake in {Markup.Escape(s.Lake)}[/]: run [bold]stedi run[/] first, or pass --lake");
             return 2;
         }
         using var lake = new LocalLake(s.Lake);
-        var rows = await Reconciliation.ComputeAsync(lake.Index, ct);
+        var rows = await Reconciliation.ComputeAsync(lake.Index, lake.Store, ct);
         var t = new Table().AddColumn("landing object").AddColumn("status").AddColumn(new TableColumn("read").RightAligned())
             .AddColumn(new TableColumn("accepted").RightAligned()).AddColumn("filtered").AddColumn(new TableColumn("quarantined").RightAligned()).AddColumn("balanced");
         foreach (var r in rows)

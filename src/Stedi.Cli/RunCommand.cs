@@ -116,7 +116,8 @@ internal static class LakeFolder
     {
         if (!Directory.Exists(lake)) return;
         var entries = Directory.EnumerateFileSystemEntries(lake).Select(Path.GetFileName).ToList();
-        var known = new HashSet<string?> { "stedi-lake", "index.sqlite", "index.sqlite-wal", "index.sqlite-shm", "catalog", "pipeline.log" };
+        var known = new HashSet<string?> { "stedi-lake", "lake-index.sqlite", "lake-index.sqlite-wal", "lake-index.sqlite-shm", "lake-secret", "lake.json", "catalog", "pipeline.log",
+            "index.sqlite", "index.sqlite-wal", "index.sqlite-shm" };
         if (entries.Any(e => !known.Contains(e)))
             throw new InvalidOperationException($"{lake} holds files that are not a stedi lake; refusing to clear it (pass another --lake, or --keep)");
         Directory.Delete(lake, recursive: true);

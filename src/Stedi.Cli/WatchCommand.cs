@@ -42,7 +42,6 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
     {
         var profile = Enum.Parse<ConsentProfile>(s.Profile, true);
         using var pipeline = new LocalPipeline(s.Lake, profile, Environment.ProcessorCount);
-        await pipeline.Refiner.EnsureCatalogAsync(ct);
         foreach (var src in LandingSource.All) Directory.CreateDirectory(Path.Combine(pipeline.Lake.Store.BucketFolder, src.LandingPrefix));
         AnsiConsole.MarkupLine($"watching [bold]{Markup.Escape(Path.Combine(pipeline.Lake.Store.BucketFolder, "<source>", "landing"))}[/] — drop JSON-lines files there{(s.Once ? "" : "; Ctrl+C stops")}");
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -58,14 +57,14 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
                     {
                         // Wait until a file stops growing before ingesting it.
                         if (!sizes.TryGetValue(o.Key, out var last) || last != o.Size) { sizes[o.Key] = o.Size; if (!s.Once) continue; }
-                        var ledger = await pipeline.Lake.Index.GetLedgerEntryAsync(o.Key, cts.Token);
+                        var ledger = await pipeline.Lake.Index.Ledger.GetAsync(o.Key, cts.Token);
                         if (ledger?.IdempotencyKey == (o.VersionId ?? o.ETag)) continue;
                         var r = await pipeline.IngestFunction.HandleEventAsync(await pipeline.EventForAsync(o.Key, cts.Token), cts.Token);
                         foreach (var x in r.Outcomes) AnsiConsole.MarkupLine($"{Markup.Escape(x.Key)}: [bold]{x.Status}[/] {Markup.Escape(x.Reason ?? "")}");
                         delivered++;
                     }
                 // Objects the ledger knows that are gone: deliver ObjectRemoved, so their rows leave the tables.
-                foreach (var entry in await pipeline.Lake.Index.ListLedgerAsync(cts.Token))
+                foreach (var entry in await pipeline.Lake.Index.Ledger.ListAsync(cts.Token))
                 {
                     if (await pipeline.Lake.Store.HeadAsync(entry.LandingKey, cts.Token) is not null) continue;
                     var r = await pipeline.IngestFunction.HandleEventAsync(await pipeline.EventForAsync(entry.LandingKey, cts.Token, "ObjectRemoved:Delete"), cts.Token);

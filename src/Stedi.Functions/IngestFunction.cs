@@ -28,7 +28,7 @@ public sealed class IngestFunction
     {
         var lake = AwsLake.Create(env.Lake);
         log = new JsonLinesLakeLog(Console.Out);
-        return new Ingestor(lake.ObjectStore, lake.ConsentIndex, lake.WorkQueue, env.Options, log);
+        return new Ingestor(lake.ObjectStore, lake.Index, lake.WorkQueue, env.Options, log);
     }
 
     /// <summary>For tests and local runs: any adapters.</summary>
@@ -53,13 +53,13 @@ public sealed class IngestFunction
             {
                 var outcomes = await HandleNotificationAsync(m.Body ?? "", m.MessageId, ct);
                 response.Outcomes.AddRange(outcomes);
-                if (outcomes.Any(o => o.Status is "failed" or "too_large"))
+                if (outcomes.Any(o => o.Status is "failed"))
                     response.BatchItemFailures.Add(new BatchItemFailure { ItemIdentifier = m.MessageId ?? "" });
             }
             return response;
         }
         response.Outcomes.AddRange(await HandleNotificationAsync(json, null, ct));
-        var failed = response.Outcomes.Where(o => o.Status is "failed" or "too_large").ToList();
+        var failed = response.Outcomes.Where(o => o.Status is "failed").ToList();
         if (failed.Count > 0)
             throw new AggregateException($"{failed.Count} object(s) failed: " + string.Join(", ", failed.Select(f => $"{f.Key} ({f.Reason})")));
         return response;
@@ -112,9 +112,11 @@ public sealed class IngestFunction
                 {
                     IngestStatus.Ingested => ("ingested", result.Manifest!.Status),
                     IngestStatus.AlreadyProcessed => ("already_processed", null),
-                    IngestStatus.Ignored => ("ignored", null),
+                    IngestStatus.Ignored => ("ignored", result.Reason),
+                    IngestStatus.Skipped => ("skipped", result.Reason),
                     IngestStatus.NotFound => ("not_found", "object not found"),
-                    IngestStatus.TooLarge => ("too_large", "object too large for one invocation"),
+                    // Recorded (manifest and quarantine record) and acknowledged: retrying cannot make it fit.
+                    IngestStatus.TooLarge => ("too_large", "object larger than one invocation ingests; recorded in its manifest and quarantine"),
                     _ => ("failed", result.Reason),
                 };
             }

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Stedi.Lakehouse.Aws;
 using Stedi.Lakehouse.Logging;
-using Stedi.Lakehouse.Refine;
+using Stedi.Lakehouse.Engine;
 
 namespace Stedi.Functions;
 
@@ -26,7 +26,7 @@ public sealed class RefineFunction
     {
         var lake = AwsLake.Create(env.Lake);
         log = new JsonLinesLakeLog(Console.Out);
-        return new Refiner(lake.ObjectStore, lake.ConsentIndex, lake.WorkQueue, lake.Catalog, env.Options, log);
+        return new Refiner(lake.ObjectStore, lake.Index, lake.WorkQueue, env.Options, log);
     }
 
     /// <summary>For tests and local runs: any adapters.</summary>
@@ -35,12 +35,18 @@ public sealed class RefineFunction
     /// <summary>Lambda entry point (raw Stream contract): an SQS event in; a <see cref="BatchResponse"/> out.</summary>
     public Task<Stream> HandleAsync(Stream input) => LambdaStreams.HandleAsync(input, json => HandleEventAsync(json));
 
-    /// <summary>Handles one SQS event document.</summary>
+    /// <summary>
+    /// Handles one SQS event document: ONE recompute per (table, partition) whatever the batch holds — every message
+    /// of the batch was sent before the batch was received, so before that recompute starts, and it sees their state.
+    /// On a failure, that group's messages and every later one are reported as batch item failures, so the FIFO
+    /// order of each message group is kept (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html).
+    /// </summary>
     /// <exception cref="JsonException">The payload is not JSON.</exception>
     public async Task<BatchResponse> HandleEventAsync(string json, CancellationToken ct = default)
     {
         var sqs = JsonSerializer.Deserialize(json, LambdaJsonContext.Default.SqsEvent) ?? new SqsEvent();
         var response = new BatchResponse();
+        var done = new Dictionary<string, RecordOutcome>(StringComparer.Ordinal);
         var failing = false;
         foreach (var m in sqs.Records ?? [])
         {
@@ -56,8 +62,14 @@ public sealed class RefineFunction
             {
                 var work = SqsWorkQueue.ParseBody(m.Body ?? "");
                 outcome.Key = work.GroupId;
+                if (done.TryGetValue(work.GroupId, out var first))
+                {
+                    outcome.Status = "coalesced"; outcome.Reason = $"recomputed once for the batch ({first.Reason})";
+                    continue;
+                }
                 var result = await _refiner.RefineAsync(work, ct);
                 outcome.Status = "refined"; outcome.Reason = $"{result.RowsOut} rows";
+                done[work.GroupId] = outcome;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

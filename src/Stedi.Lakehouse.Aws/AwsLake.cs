@@ -59,7 +59,7 @@ public sealed class AwsLake : IDisposable
         Glue = new GlueJsonClient(config.Region, credentials, config.ServiceUrl);
 
         ObjectStore = new S3ObjectStore(S3, config.Bucket);
-        ConsentIndex = new DynamoDbConsentIndex(DynamoDb, config.IndexTable);
+
         WorkQueue = new SqsWorkQueue(Sqs, config.RefreshQueueUrl);
         Catalog = new GlueCatalog(Glue, config.GlueDatabase, config.Bucket);
     }
@@ -93,8 +93,8 @@ public sealed class AwsLake : IDisposable
     /// <summary>The bucket as an object store.</summary>
     public S3ObjectStore ObjectStore { get; }
 
-    /// <summary>The consent and partition index.</summary>
-    public DynamoDbConsentIndex ConsentIndex { get; }
+    /// <summary>The index (TRANSITION: the DynamoDB adapters by concern replace this when they land).</summary>
+    public Stedi.Lakehouse.Index.LakeIndex Index => throw new NotSupportedException("the DynamoDB index adapters are not wired yet");
 
     /// <summary>The refresh work queue.</summary>
     public SqsWorkQueue WorkQueue { get; }

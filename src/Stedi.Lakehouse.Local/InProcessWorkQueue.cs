@@ -11,48 +11,105 @@ namespace Stedi.Lakehouse.Local;
 /// <param name="Reruns">Runs caused by work enqueued while the same group was running.</param>
 public sealed record QueueProgress(int Queued, int Running, long Completed, long Failed, long Coalesced, long Reruns);
 
+/// <summary>The state of one group of a work queue, as a journal keeps it.</summary>
+public enum WorkState
+{
+    /// <summary>Waiting to run.</summary>
+    Queued,
+    /// <summary>Running.</summary>
+    Running,
+    /// <summary>Running, and work arrived meanwhile: it runs once more after.</summary>
+    Dirty,
+}
+
 /// <summary>
-/// An in-process <see cref="IWorkQueue"/> with per-group serialisation (<see cref="RefreshWork.GroupId"/>). Each
-/// group is idle, queued, running, or running-and-dirty:
+/// Where a work queue keeps its pending work so that it survives the process (a crash, Ctrl+C, <c>kill -9</c>):
+/// every state change is recorded before the call that made it returns.
+/// </summary>
+public interface IWorkJournal
+{
+    /// <summary>Every group recorded, with its work and state.</summary>
+    IReadOnlyList<(RefreshWork Work, WorkState State)> Load();
+
+    /// <summary>Records the state of some groups (insert or update).</summary>
+    void Save(IReadOnlyCollection<(RefreshWork Work, WorkState State)> items);
+
+    /// <summary>Forgets a group (its work is done).</summary>
+    void Remove(RefreshWork work);
+}
+
+/// <summary>
+/// The local twin of the SQS FIFO refresh queue: per-group serialisation (<see cref="RefreshWork.GroupId"/>),
+/// coalescing, waves, and durability. Each group is idle, queued, running, or running-and-dirty:
 /// <list type="bullet">
 /// <item>work for a queued group is coalesced (it has not started, so the one run will see the new state);</item>
-/// <item>work for a running group marks it dirty, and the group runs once more after the current run
-/// (DESIGN.md §4, trap a: such work is never dropped);</item>
-/// <item>at most one run per group and at most <c>parallelism</c> runs in all are in flight.</item>
+/// <item>work for a running group marks it dirty, and the group runs once more after the current run (DESIGN §4
+/// trap a: such work is never dropped);</item>
+/// <item>a group starts only when no group of a lower <c>rank</c> (an upstream table in the refresh graph) is queued or
+/// running, so a wave of work computes each dirty partition once, in dependency order;</item>
+/// <item>at most one run per group and at most <c>parallelism</c> runs in all are in flight;</item>
+/// <item>with a journal, every state change is recorded before the call returns, and groups found in the journal at
+/// start (queued, running or dirty when the last process died) are queued again.</item>
 /// </list>
-/// Work starts as soon as it is enqueued and a worker is attached; <see cref="DrainAsync"/> waits for quiescence.
+/// Work starts as soon as it is enqueued and a worker is attached (and not held, see <see cref="Hold"/>);
+/// <see cref="DrainAsync"/> waits for quiescence.
 /// </summary>
 public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
 {
-    private enum GroupState { Queued, Running, Dirty }
+    private sealed class Group(RefreshWork work, WorkState state)
+    {
+        public RefreshWork Work = work;
+        public WorkState State = state;
+        public long Sequence;
+    }
 
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, GroupState> _groups = new(StringComparer.Ordinal);
-    private readonly List<RefreshWork> _ready = [];
+    private readonly Dictionary<string, Group> _groups = new(StringComparer.Ordinal);
     private readonly List<Exception> _failures = [];
     private readonly Random? _shuffle;
+    private readonly Func<string, int> _rank;
+    private readonly IWorkJournal? _journal;
     private readonly CancellationTokenSource _stop = new();
     private Func<RefreshWork, CancellationToken, Task>? _worker;
     private TaskCompletionSource _idle = NewCompletedIdle();
-    private int _running;
-    private long _completed, _failed, _coalesced, _reruns;
+    private int _running, _holds;
+    private long _completed, _failed, _coalesced, _reruns, _sequence;
 
     /// <summary>Creates a queue.</summary>
     /// <param name="worker">Runs one item; may enqueue follow-up work into this queue. Null to <see cref="Attach"/> it later (nothing runs until then).</param>
     /// <param name="parallelism">Maximum number of groups running at once (at least 1).</param>
-    /// <param name="shuffle">When given, the next group to run is picked at random from the ready ones (with parallelism 1 and a seeded
+    /// <param name="shuffle">When given, the next group to run is picked at random from the startable ones (with parallelism 1 and a seeded
     /// <see cref="Random"/>, a reproducible non-FIFO order for order-independence tests); FIFO when null.</param>
+    /// <param name="rank">The wave of a table (its topological rank in the refresh graph); all 0 when null.</param>
+    /// <param name="journal">Where pending work is kept across processes; memory only when null.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="parallelism"/> is less than 1.</exception>
-    public InProcessWorkQueue(Func<RefreshWork, CancellationToken, Task>? worker, int parallelism, Random? shuffle = null)
+    public InProcessWorkQueue(Func<RefreshWork, CancellationToken, Task>? worker, int parallelism, Random? shuffle = null,
+        Func<string, int>? rank = null, IWorkJournal? journal = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1);
         _worker = worker;
         Parallelism = parallelism;
         _shuffle = shuffle;
+        _rank = rank ?? (_ => 0);
+        _journal = journal;
+        if (journal is not null)
+        {
+            var recovered = journal.Load();
+            foreach (var (work, _) in recovered) _groups[work.GroupId] = new Group(work, WorkState.Queued) { Sequence = _sequence++ };
+            if (recovered.Count > 0)
+            {
+                Recovered = recovered.Count;
+                journal.Save(recovered.Select(r => (r.Work, WorkState.Queued)).ToList());
+                BecomeBusyLocked();
+            }
+        }
     }
 
     /// <summary>Maximum number of groups running at once.</summary>
     public int Parallelism { get; }
+
+    /// <summary>Groups found in the journal at start: work a previous process left pending.</summary>
+    public int Recovered { get; }
 
     /// <summary>Called (on a worker or enqueuing thread, outside the queue's lock) after every state change; keep it quick.</summary>
     public Action<QueueProgress>? Progress { get; set; }
@@ -82,6 +139,27 @@ public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
         Pump();
     }
 
+    /// <summary>
+    /// Holds new runs until the returned handle is disposed (running ones finish): a batch run delivers every event
+    /// first, like an event source mapping's batching window, so each partition is computed once.
+    /// </summary>
+    public IDisposable Hold()
+    {
+        lock (_lock) _holds++;
+        return new Release(this);
+    }
+
+    private sealed class Release(InProcessWorkQueue queue) : IDisposable
+    {
+        private int _done;
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 1) return;
+            lock (queue._lock) queue._holds--;
+            queue.Pump();
+        }
+    }
+
     /// <summary>A snapshot of the counters.</summary>
     public QueueProgress Snapshot()
     {
@@ -89,40 +167,47 @@ public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
     }
 
     /// <inheritdoc />
-    public Task EnqueueAsync(IReadOnlyCollection<RefreshWork> work, CancellationToken ct = default)
+    public Task EnqueueAsync(IReadOnlyCollection<RefreshWork> work, CancellationToken ct = default) => EnqueueAsync(work, "", ct);
+
+    /// <inheritdoc />
+    public Task EnqueueAsync(IReadOnlyCollection<RefreshWork> work, string producer, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(work);
         ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
         lock (_lock)
         {
+            var changes = new List<(RefreshWork, WorkState)>();
             foreach (var item in work)
             {
-                var group = item.GroupId;
-                if (!_groups.TryGetValue(group, out var state))
+                if (!_groups.TryGetValue(item.GroupId, out var group))
                 {
-                    _groups[group] = GroupState.Queued;
-                    _ready.Add(item);
+                    _groups[item.GroupId] = new Group(item, WorkState.Queued) { Sequence = _sequence++ };
+                    changes.Add((item, WorkState.Queued));
                     BecomeBusyLocked();
                 }
-                else if (state == GroupState.Running)
+                else if (group.State == WorkState.Running)
                 {
-                    _groups[group] = GroupState.Dirty;
+                    group.State = WorkState.Dirty;
+                    changes.Add((item, WorkState.Dirty));
                 }
-                else
-                {
-                    _coalesced++;
-                }
+                else _coalesced++;
             }
+            // Recorded before returning: the producer commits (its ledger, its outcome) only after this.
+            if (changes.Count > 0) _journal?.Save(changes);
         }
         Pump();
         return Task.CompletedTask;
     }
 
+    /// <inheritdoc />
+    /// <remarks>The queue starts runs itself, so it knows; nothing to do.</remarks>
+    public Task StartingAsync(RefreshWork work, CancellationToken ct = default) => Task.CompletedTask;
+
     /// <summary>
     /// Completes when nothing is queued or running. Failed runs do not stop the others: once everything drained, the
     /// failures since the previous drain are thrown together.
     /// </summary>
-    /// <param name="ct">Cancels the wait and stops the queue: queued work is discarded and running workers see cancellation.</param>
+    /// <param name="ct">Cancels the wait and stops the queue: running workers see cancellation; queued work stays in the journal.</param>
     /// <exception cref="AggregateException">One or more worker runs threw; one inner exception per failed run
     /// (a <see cref="WorkFailedException"/> naming the work, the worker's exception as its inner exception).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
@@ -148,18 +233,25 @@ public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
         if (failures.Length > 0) throw new AggregateException($"{failures.Length} refresh run(s) failed", failures);
     }
 
-    /// <summary>Stops the queue: discards queued work and cancels running workers.</summary>
+    /// <summary>Stops the queue: no new runs; running workers see cancellation. What is pending stays in the journal.</summary>
     public void Dispose() => Stop();
 
     private void Stop()
     {
         lock (_lock)
         {
-            foreach (var item in _ready) _groups.Remove(item.GroupId);
-            _ready.Clear();
+            foreach (var g in _groups.Where(g => g.Value.State == WorkState.Queued).Select(g => g.Key).ToList()) _groups.Remove(g);
             if (_running == 0) _idle.TrySetResult();
         }
         _stop.Cancel();
+    }
+
+    /// <summary>The queued groups that may start now: no group of a lower rank queued or running (a wave at a time).</summary>
+    private List<Group> StartableLocked()
+    {
+        var lowest = int.MaxValue;
+        foreach (var g in _groups.Values) lowest = Math.Min(lowest, _rank(g.Work.Table));
+        return _groups.Values.Where(g => g.State == WorkState.Queued && _rank(g.Work.Table) == lowest).OrderBy(g => g.Sequence).ToList();
     }
 
     private void Pump()
@@ -170,14 +262,19 @@ public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
         lock (_lock)
         {
             worker = _worker;
-            while (worker is not null && !_stop.IsCancellationRequested && _running < Parallelism && _ready.Count > 0)
+            if (worker is not null && _holds == 0 && !_stop.IsCancellationRequested && _running < Parallelism)
             {
-                var index = _shuffle is null ? 0 : _shuffle.Next(_ready.Count);
-                var item = _ready[index];
-                _ready.RemoveAt(index);
-                _groups[item.GroupId] = GroupState.Running;
-                _running++;
-                toStart.Add(item);
+                var startable = StartableLocked();
+                while (_running < Parallelism && startable.Count > 0)
+                {
+                    var index = _shuffle is null ? 0 : _shuffle.Next(startable.Count);
+                    var g = startable[index];
+                    startable.RemoveAt(index);
+                    g.State = WorkState.Running;
+                    _running++;
+                    toStart.Add(g.Work);
+                }
+                if (toStart.Count > 0) _journal?.Save(toStart.Select(w => (w, WorkState.Running)).ToList());
             }
             progress = SnapshotLocked();
         }
@@ -200,22 +297,31 @@ public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
         {
             _running--;
             _completed++;
-            if (failure is not null)
+            var group = _groups[item.GroupId];
+            if (failure is not null && !_stop.IsCancellationRequested)
             {
                 _failed++;
                 _failures.Add(new WorkFailedException(item, failure));
             }
-            if (_groups[item.GroupId] == GroupState.Dirty && !_stop.IsCancellationRequested)
+            if (_stop.IsCancellationRequested)
             {
-                _groups[item.GroupId] = GroupState.Queued;
-                _ready.Add(item);
+                // Interrupted: what was running stays in the journal as it is, and runs again in the next process.
+                _groups.Remove(item.GroupId);
+            }
+            else if (group.State == WorkState.Dirty)
+            {
+                group.State = WorkState.Queued;
+                group.Sequence = _sequence++;
                 _reruns++;
+                _journal?.Save([(item, WorkState.Queued)]);
             }
             else
             {
                 _groups.Remove(item.GroupId);
+                // A failed run leaves its group in the journal: the next run (or `run --keep`) retries it, as SQS redelivers.
+                if (failure is null) _journal?.Remove(item);
             }
-            if (_running == 0 && (_ready.Count == 0 || _stop.IsCancellationRequested)) _idle.TrySetResult();
+            if (_running == 0 && (_groups.Count == 0 || _stop.IsCancellationRequested)) _idle.TrySetResult();
         }
         Pump();
     }
@@ -225,7 +331,7 @@ public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
         if (_idle.Task.IsCompleted) _idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private QueueProgress SnapshotLocked() => new(_ready.Count, _running, _completed, _failed, _coalesced, _reruns);
+    private QueueProgress SnapshotLocked() => new(_groups.Values.Count(g => g.State == WorkState.Queued), _running, _completed, _failed, _coalesced, _reruns);
 
     private static TaskCompletionSource NewCompletedIdle()
     {

@@ -6,8 +6,7 @@ namespace Stedi.Lakehouse.Local;
 /// The embedded adapter set over one lake folder:
 /// <list type="bullet">
 /// <item><c>&lt;root&gt;/stedi-lake/&lt;key&gt;</c>: the object store (bucket <see cref="BucketName"/>);</item>
-/// <item><c>&lt;root&gt;/index.sqlite</c>: the consent and partition index (the old port, until the engine moves);</item>
-/// <item><c>&lt;root&gt;/lake-index.sqlite</c>: the index by concern (<see cref="LakeIndex"/>);</item>
+/// <item><c>&lt;root&gt;/lake-index.sqlite</c>: the index by concern (<see cref="LakeIndex"/>) and the refresh queue's journal;</item>
 /// <item><c>&lt;root&gt;/lake-secret</c>: the customer-key secret (<see cref="CustomerKeys"/>), mode 600;</item>
 /// <item><c>&lt;root&gt;/catalog/&lt;table&gt;.json</c>: the catalog.</item>
 /// </list>
@@ -39,7 +38,6 @@ public sealed class LocalLake : IDisposable
         // created afresh beside an existing index.
         CustomerKeys = new HmacCustomerKeys(LakeSecret.ReadOrCreate(Path.Combine(Root, LakeSecret.FileName), create: !File.Exists(indexPath)));
         Store = new FolderObjectStore(Root, BucketName);
-        Index = new SqliteConsentIndex(Path.Combine(Root, "index.sqlite"));
         _lakeIndex = LocalIndex.Open(indexPath, CustomerKeys);
         Catalog = new JsonCatalog(Path.Combine(Root, "catalog"), Store.BucketFolder);
     }
@@ -50,11 +48,13 @@ public sealed class LocalLake : IDisposable
     /// <summary>The object store; its files are under <see cref="FolderObjectStore.BucketFolder"/>.</summary>
     public FolderObjectStore Store { get; }
 
-    /// <summary>The consent and partition index (the old port; replaced by <see cref="LakeIndex"/>).</summary>
-    public SqliteConsentIndex Index { get; }
-
     /// <summary>The index by concern over <c>&lt;root&gt;/lake-index.sqlite</c>, its customer keys made with <see cref="CustomerKeys"/>.</summary>
-    public LakeIndex LakeIndex => _lakeIndex.Index;
+    public LakeIndex Index => _lakeIndex.Index;
+
+    /// <summary>The refresh queue's journal in the lake's database: pending work survives the process.</summary>
+    public IWorkJournal WorkJournal => _journal ??= new SqliteWorkJournal(_lakeIndex.Database);
+
+    private IWorkJournal? _journal;
 
     /// <summary>The keyed hash of customer join keys, with this lake's own secret (<c>&lt;root&gt;/lake-secret</c>).</summary>
     public ICustomerKeys CustomerKeys { get; }
@@ -66,9 +66,5 @@ public sealed class LocalLake : IDisposable
     public DuckDbQueryEngine CreateQueryEngine() => new(Catalog);
 
     /// <summary>Releases the indexes' database connections.</summary>
-    public void Dispose()
-    {
-        _lakeIndex.Dispose();
-        Index.Dispose();
-    }
+    public void Dispose() => _lakeIndex.Dispose();
 }

@@ -144,6 +144,33 @@ internal sealed class SqliteLakeDatabase : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="write"/> in one <c>BEGIN IMMEDIATE</c> transaction under the lock, synchronously: for callers
+    /// that must record a change before they release a lock of their own (the work journal).
+    /// </summary>
+    public void Write(Action write)
+    {
+        _gate.Wait();
+        try
+        {
+            using var tx = _connection.BeginTransaction(deferred: false);
+            _transaction = tx;
+            try
+            {
+                write();
+                tx.Commit();
+            }
+            finally
+            {
+                _transaction = null;
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>Runs <paramref name="write"/> in one <c>BEGIN IMMEDIATE</c> transaction under the lock; an exception rolls it back.</summary>
     public Task WriteAsync(Action write, CancellationToken ct) => WriteAsync(() => { write(); return true; }, ct);
 

@@ -6,6 +6,8 @@ using Stedi.Lakehouse.Local;
 using Stedi.Lakehouse.Logging;
 using Stedi.Lakehouse.Ports;
 using Stedi.Lakehouse.Reading;
+using Stedi.Lakehouse.Engine;
+using Stedi.Lakehouse.Index;
 using Stedi.Lakehouse.Refine;
 using Stedi.Lakehouse.Schema;
 
@@ -26,14 +28,6 @@ public sealed record ReplayOptions(int? ShuffleSeed = null, bool Duplicate = fal
 public sealed class LocalPipeline : IDisposable
 {
     private readonly LakeOptions _options;
-    private TaskCompletionSource _refineGate = OpenGate();
-
-    private static TaskCompletionSource OpenGate()
-    {
-        var g = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        g.SetResult();
-        return g;
-    }
 
     /// <summary>Opens (creating when missing) a lake folder.</summary>
     /// <param name="lakeRoot">Lake folder.</param>
@@ -41,22 +35,25 @@ public sealed class LocalPipeline : IDisposable
     /// <param name="parallelism">Concurrent ingests and concurrent partition recomputes (at least 1).</param>
     /// <param name="queueShuffle">Random order for ready refresh work (tests), or null for FIFO.</param>
     /// <param name="log">Structured log (null: none).</param>
-    public LocalPipeline(string lakeRoot, ConsentProfile profile, int parallelism = 2, Random? queueShuffle = null, ILakeLog? log = null)
+    /// <param name="options">Lake options (the profile given here wins), or null for the defaults.</param>
+    /// <param name="cacheBytes">Memory for decoded Parquet shared between ingest and refine (null: <see cref="MemoryBatchCache.DefaultBudget"/>; 0: none).</param>
+    public LocalPipeline(string lakeRoot, ConsentProfile profile, int parallelism = 2, Random? queueShuffle = null, ILakeLog? log = null,
+        LakeOptions? options = null, long? cacheBytes = null)
     {
-        _options = new LakeOptions { Profile = profile };
+        _options = (options ?? new LakeOptions()) with { Profile = profile };
         Log = log ?? NullLakeLog.Instance;
         Lake = new LocalLake(lakeRoot);
         Parallelism = Math.Max(1, parallelism);
-        Queue = new InProcessWorkQueue(null, Parallelism, queueShuffle);
-        Ingestor = new Ingestor(Lake.Store, Lake.Index, Queue, _options, Log);
-        Refiner = new Refiner(Lake.Store, Lake.Index, Queue, Lake.Catalog, _options, Log);
-        Queue.Attach(async (w, ct) =>
-        {
-            await _refineGate.Task.WaitAsync(ct);
-            await Refiner.RefineAsync(w, ct);
-        });
+        Cache = new MemoryBatchCache(cacheBytes ?? MemoryBatchCache.DefaultBudget);
+        var graph = RefreshGraph.Stedi;
+        Queue = new InProcessWorkQueue(null, Parallelism, queueShuffle, graph.Rank, Lake.WorkJournal);
+        Ingestor = new Ingestor(Lake.Store, Lake.Index, Queue, _options, Log, Cache, graph);
+        Refiner = new Refiner(Lake.Store, Lake.Index, Queue, _options, Log, Cache, graph);
+        Queue.Attach(async (w, ct) => await Refiner.RefineAsync(w, ct));
         IngestFunction = new IngestFunction(Ingestor, Log);
         Profile = profile;
+        // The local catalog (DuckDB views) declares every table up front, as the stack declares the Glue tables.
+        foreach (var t in Tables.Published(profile)) Lake.Catalog.EnsureTableAsync(t).GetAwaiter().GetResult();
     }
 
     /// <summary>The profile.</summary>
@@ -65,6 +62,10 @@ public sealed class LocalPipeline : IDisposable
     public int Parallelism { get; }
     /// <summary>The embedded adapters.</summary>
     public LocalLake Lake { get; }
+    /// <summary>Decoded Parquet shared between the steps of this process.</summary>
+    public MemoryBatchCache Cache { get; }
+    /// <summary>The lake options in force.</summary>
+    public LakeOptions Options => _options;
     /// <summary>The refresh queue.</summary>
     public InProcessWorkQueue Queue { get; }
     /// <summary>Domain ingest.</summary>
@@ -120,7 +121,6 @@ public sealed class LocalPipeline : IDisposable
     /// <exception cref="AggregateException">A refresh recompute failed.</exception>
     public async Task<IReadOnlyList<RecordOutcome>> ReplayAsync(string landingDir, ReplayOptions replay, Action<int, int>? onDelivered = null, CancellationToken ct = default)
     {
-        await Refiner.EnsureCatalogAsync(ct);
         var keys = (await UploadAsync(landingDir, ct)).ToList();
         var events = new List<string>();
         foreach (var k in keys) events.Add(await EventForAsync(k, ct));
@@ -132,20 +132,25 @@ public sealed class LocalPipeline : IDisposable
         }
         var outcomes = new List<RecordOutcome>();
         var delivered = 0;
-        if (!replay.Interleave) _refineGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var gate = new SemaphoreSlim(Parallelism);
-        var tasks = events.Select(async e =>
+        // A batch run holds the refresh work until every event is delivered (a batching window): each partition is
+        // then computed once, in the refresh graph's order.
+        var hold = replay.Interleave ? null : Queue.Hold();
+        try
         {
-            await gate.WaitAsync(ct);
-            try
+            using var gate = new SemaphoreSlim(Parallelism);
+            var tasks = events.Select(async e =>
             {
-                var r = await IngestFunction.HandleEventAsync(e, ct);
-                lock (outcomes) { outcomes.AddRange(r.Outcomes); onDelivered?.Invoke(++delivered, events.Count); }
-            }
-            finally { gate.Release(); }
-        }).ToList();
-        try { await Task.WhenAll(tasks); }
-        finally { _refineGate.TrySetResult(); }
+                await gate.WaitAsync(ct);
+                try
+                {
+                    var r = await IngestFunction.HandleEventAsync(e, ct);
+                    lock (outcomes) { outcomes.AddRange(r.Outcomes); onDelivered?.Invoke(++delivered, events.Count); }
+                }
+                finally { gate.Release(); }
+            }).ToList();
+            await Task.WhenAll(tasks);
+        }
+        finally { hold?.Dispose(); }
         await Queue.DrainAsync(ct);
         return outcomes;
     }
@@ -153,7 +158,7 @@ public sealed class LocalPipeline : IDisposable
     /// <summary>Row counts, filters and quarantine totals of the lake as it is now.</summary>
     public async Task<RunSummary> SummarizeAsync(TimeSpan elapsed, IReadOnlyList<RecordOutcome>? outcomes = null, CancellationToken ct = default)
     {
-        var summary = await RunSummary.FromIndexAsync(Lake.Index, Profile, elapsed, null, outcomes, ct);
+        var summary = await RunSummary.FromIndexAsync(Lake.Index, Lake.Store, Profile, elapsed, null, outcomes, ct);
         summary.Recomputes = Queue.Completed;
         return summary;
     }
@@ -195,38 +200,44 @@ public sealed class RunSummary
     public long Failed { get; set; }
     /// <summary>Partition recomputes run.</summary>
     public long Recomputes { get; set; }
+    /// <summary>(table, partition) pairs holding rows: what a perfectly coalesced run would recompute at least.</summary>
+    public long PartitionsWithOutput { get; set; }
+    /// <summary>Landing objects whose reconciliation does not balance (0 when every row is accounted for).</summary>
+    public long Unbalanced { get; set; }
 
     /// <summary>
     /// The summary of a lake from its index: row counts (from the refine outcomes, or <paramref name="rowCounts"/> when
     /// the caller counted the Parquet objects itself), rows filtered per rule, ingest totals from the ledger, and the
     /// delivery outcomes when given (test events are not counted as events).
     /// </summary>
-    public static async Task<RunSummary> FromIndexAsync(IConsentIndex index, ConsentProfile profile, TimeSpan elapsed,
+    public static async Task<RunSummary> FromIndexAsync(LakeIndex index, IObjectStore store, ConsentProfile profile, TimeSpan elapsed,
         IReadOnlyDictionary<string, long>? rowCounts = null, IReadOnlyList<RecordOutcome>? outcomes = null, CancellationToken ct = default)
     {
-        var refined = (await index.ListRefineOutcomesAsync(ct)).Select(o => RefineOutcome.FromJson(o.OutcomeJson)).ToList();
+        var books = await LakeBookkeeping.LoadAsync(index, store, ct);
         var summary = new RunSummary { Profile = profile.ToString().ToLowerInvariant(), ElapsedSeconds = Math.Round(elapsed.TotalSeconds, 3) };
         foreach (var t in Stedi.Lakehouse.Schema.Tables.Published(profile))
         {
-            var mine = refined.Where(o => o.Table == t.Name).ToList();
+            var mine = books.Outcomes.Where(o => o.Table == t.Name).ToList();
             summary.Tables[t.Name] = rowCounts?.GetValueOrDefault(t.Name) ?? mine.Sum(o => o.RowsOut);
             var f = new SortedDictionary<string, long>(StringComparer.Ordinal);
             foreach (var o in mine)
             {
-                foreach (var (rule, n) in o.Filtered) f[rule] = f.GetValueOrDefault(rule) + n;
-                foreach (var (rule, n) in o.Flagged) f[rule] = f.GetValueOrDefault(rule) + n;
+                if (!books.Details.TryGetValue((o.Table, o.Partition), out var d)) continue;
+                foreach (var (rule, n) in d.Filtered) f[rule] = f.GetValueOrDefault(rule) + n;
+                foreach (var (rule, n) in d.Flagged) f[rule] = f.GetValueOrDefault(rule) + n;
             }
             summary.Filtered[t.Name] = f;
         }
-        foreach (var e in await index.ListLedgerAsync(ct))
+        summary.PartitionsWithOutput = books.Outcomes.Count(o => o.RowsOut > 0);
+        foreach (var m in books.Manifests)
         {
-            var m = IngestManifest.FromJson(e.ManifestJson);
             summary.Objects++;
             summary.RowsRead[m.Source] = summary.RowsRead.GetValueOrDefault(m.Source) + m.RowsRead;
             summary.Quarantined += m.RowsQuarantined;
             foreach (var (r, n) in m.QuarantinedByReason) summary.QuarantinedByReason[r] = summary.QuarantinedByReason.GetValueOrDefault(r) + n;
             summary.Normalized += m.RowsNormalized;
         }
+        summary.Unbalanced = Reconciliation.Compute(books).Count(r => !r.Balanced);
         if (outcomes is not null)
         {
             var events = outcomes.Where(o => o.Status != "test_event").ToList();

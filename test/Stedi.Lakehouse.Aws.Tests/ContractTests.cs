@@ -10,16 +10,6 @@ public sealed class S3ObjectStoreContractTests(MotoLake moto) : ObjectStoreContr
     protected override Task<IObjectStore> CreateStoreAsync() => Task.FromResult<IObjectStore>(moto.Lake.ObjectStore);
 }
 
-/// <summary>The shared consent index contract against DynamoDB on moto.</summary>
-public sealed class DynamoDbConsentIndexContractTests(MotoLake moto) : ConsentIndexContract, IClassFixture<MotoLake>
-{
-    // moto answers about 60 requests a second here and a race-free layout needs about one write per key:
-    // 1,000 items keep the same shape of test in seconds instead of minutes (DynamoDB itself takes 10,000 in stride).
-    protected override int LargeBatchSize => 1_000;
-
-    protected override Task<IConsentIndex> CreateIndexAsync() => Task.FromResult<IConsentIndex>(moto.Lake.ConsentIndex);
-}
-
 /// <summary>The shared catalog contract against Glue on moto, read back with GetTable and GetPartitions.</summary>
 public sealed class GlueCatalogContractTests(MotoLake moto) : CatalogContract, IClassFixture<MotoLake>
 {

@@ -13,6 +13,7 @@ using Stedi.Lakehouse.Logging;
 using Stedi.Lakehouse.Parquet;
 using Stedi.Lakehouse.Ports;
 using Stedi.Lakehouse.Reading;
+using Stedi.Lakehouse.Engine;
 using Stedi.Lakehouse.Refine;
 using Stedi.Lakehouse.Schema;
 
@@ -65,10 +66,10 @@ public sealed class EmulatedDeployment : IDisposable
         FunctionEnvironment function, AwsLake lake, IReadOnlyDictionary<string, QueuePair> landing, QueuePair refresh, ILakeLog log)
     {
         (Settings, Endpoint, Environment, Function, Lake, LandingQueues, RefreshQueue, Log) = (settings, endpoint, environment, function, lake, landing, refresh, log);
-        Refiner = new Refiner(lake.ObjectStore, lake.ConsentIndex, lake.WorkQueue, lake.Catalog, function.Options, log);
+        Refiner = new Refiner(lake.ObjectStore, lake.Index, lake.WorkQueue, function.Options, log);
         RefineFunction = new RefineFunction(Refiner, log);
         IngestFunctions = LandingSource.All.ToDictionary(s => s.Name,
-            s => new IngestFunction(new Ingestor(lake.ObjectStore, lake.ConsentIndex, lake.WorkQueue, function.Options, log), log, s), StringComparer.Ordinal);
+            s => new IngestFunction(new Ingestor(lake.ObjectStore, lake.Index, lake.WorkQueue, function.Options, log), log, s), StringComparer.Ordinal);
         var mappings = new List<EventSourceMappingPoller>();
         foreach (var s in LandingSource.All)
         {
@@ -201,8 +202,8 @@ public sealed class EmulatedDeployment : IDisposable
             var function = FunctionEnvironment.FromEnvironment(k => environment.GetValueOrDefault(k));
             var lake = AwsLake.Create(function.Lake, AwsLake.EmulatorCredentials);
             var deployment = new EmulatedDeployment(settings, endpoint, environment, function, lake, landing, refresh, log ?? NullLakeLog.Instance);
-            // The stack declares the database and the five tables (CatalogStack); the refine function keeps them current.
-            await deployment.Refiner.EnsureCatalogAsync(ct);
+            // The stack declares the database and the five tables (CatalogStack); the functions make no catalog call.
+            foreach (var t in Tables.Published(settings.Profile)) await lake.Catalog.EnsureTableAsync(t, ct);
             return deployment;
         }
         finally { bootstrap.Dispose(); }
@@ -342,7 +343,7 @@ public sealed class EmulatedDeployment : IDisposable
     {
         var published = await ReadPublishedAsync(ct);
         var counts = published.Rows.ToDictionary(kv => kv.Key, kv => (long)kv.Value.Count);
-        var summary = await RunSummary.FromIndexAsync(Lake.ConsentIndex, Settings.Profile, elapsed, counts, IngestOutcomes, ct);
+        var summary = await RunSummary.FromIndexAsync(Lake.Index, Lake.ObjectStore, Settings.Profile, elapsed, counts, IngestOutcomes, ct);
         summary.Recomputes = Mappings.Where(m => m.QueueUrl == RefreshQueue.Url).Sum(m => m.Deleted);
         return summary;
     }
@@ -373,7 +374,7 @@ public sealed class PublishedData
                 using var buffer = new MemoryStream();
                 await using (var s = await store.OpenReadAsync(o.Key, ct)) await s.CopyToAsync(buffer, ct);
                 buffer.Position = 0;
-                rows.AddRange(await ParquetTable.ReadAsync(schema, buffer, ct));
+                rows.AddRange((await ParquetTable.ReadAsync(schema, buffer, null, ct)).ToRows());
                 var prefix = schema.PartitionKey + "=";
                 if (parts[2].StartsWith(prefix, StringComparison.Ordinal)) data.Partitions[parts[1]].Add(parts[2][prefix.Length..]);
             }
