@@ -1,85 +1,48 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text.Json;
 using Stedi.Functions;
 using Stedi.Lakehouse;
+using Stedi.Lakehouse.Index;
 using Stedi.Lakehouse.Ingest;
 using Stedi.Lakehouse.Local;
 using Stedi.Lakehouse.Logging;
 using Stedi.Lakehouse.Ports;
 using Stedi.Lakehouse.Reading;
-using Stedi.Lakehouse.Refine;
 using Stedi.Lakehouse.Schema;
+using Stedi.Twin;
 
 namespace Stedi.Bench;
 
 /// <summary>
-/// The pipeline side: the embedded adapters wired exactly as <c>LocalPipeline</c> wires them (folder store, SQLite
-/// index, in-process queue, ingest Lambda handler, refiner), with a stopwatch around every ingest and every
-/// partition recompute so the run says where its time goes.
+/// The pipeline side: the local twin exactly as <c>stedi run</c> composes it (<see cref="LocalPipeline"/>: folder store,
+/// SQLite index, the durable ranked in-process queue, the batch cache, the ingest Lambda handler, the refiner), with
+/// the structured log's own timings added up so the run says where its time goes.
 /// </summary>
 public sealed class PipelineSide : IDisposable
 {
-    private readonly LocalLake _lake;
-    private readonly InProcessWorkQueue _queue;
-    private readonly IngestFunction _function;
-    private readonly int _parallelism;
-    private readonly ConcurrentDictionary<string, (long Ticks, long Count)> _refine = new();
-    private long _ingestTicks;
+    private readonly LocalPipeline _pipeline;
+    private readonly TimingLog _log = new();
+    private readonly bool _interleave;
 
-    public PipelineSide(string lakeRoot, ConsentProfile profile, int parallelism)
+    /// <param name="lakeRoot">Lake folder (created).</param>
+    /// <param name="profile">Profile.</param>
+    /// <param name="parallelism">Concurrent ingests and concurrent recomputes.</param>
+    /// <param name="interleave">Refine while events are still being delivered (as a deployment does), or hold the refresh work until all are delivered (a batch run, the default of <c>stedi run</c>).</param>
+    public PipelineSide(string lakeRoot, ConsentProfile profile, int parallelism, bool interleave = false)
     {
-        var options = new LakeOptions { Profile = profile };
-        _parallelism = Math.Max(1, parallelism);
-        _lake = new LocalLake(lakeRoot);
-        _queue = new InProcessWorkQueue(null, _parallelism);
-        var ingestor = new Ingestor(_lake.Store, _lake.Index, _queue, options, NullLakeLog.Instance);
-        var refiner = new Refiner(_lake.Store, _lake.Index, _queue, _lake.Catalog, options, NullLakeLog.Instance);
-        _queue.Attach(async (w, ct) =>
-        {
-            var t0 = Stopwatch.GetTimestamp();
-            await refiner.RefineAsync(w, ct);
-            var dt = Stopwatch.GetTimestamp() - t0;
-            _refine.AddOrUpdate(w.Table, (dt, 1), (_, v) => (v.Ticks + dt, v.Count + 1));
-        });
-        _function = new IngestFunction(ingestor, NullLakeLog.Instance);
+        _pipeline = new LocalPipeline(lakeRoot, profile, Math.Max(1, parallelism), log: _log);
+        _interleave = interleave;
     }
 
     /// <summary>The lake's bucket folder (published tables live below it).</summary>
-    public string BucketFolder => _lake.Store.BucketFolder;
+    public string BucketFolder => _pipeline.Lake.Store.BucketFolder;
 
     /// <summary>Landing key of a file below a landing folder (<c>customer/x.json</c> → <c>customer/landing/x.json</c>).</summary>
-    public static string KeyFor(string landingDir, string file)
-    {
-        var rel = Path.GetRelativePath(landingDir, file).Replace('\\', '/').Split('/');
-        return $"{rel[0]}/landing/{string.Join('/', rel[1..])}";
-    }
-
-    private async Task<string> EventForAsync(string key)
-    {
-        var head = await _lake.Store.HeadAsync(key);
-        return S3EventBuilder.Notification(_lake.Store.Bucket, key, head?.Size ?? 0, head?.ETag ?? "");
-    }
-
-    private async Task<List<string>> UploadAsync(string landingDir)
-    {
-        var keys = new List<string>();
-        foreach (var file in Directory.EnumerateFiles(landingDir, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            var key = KeyFor(landingDir, file);
-            await using var s = File.OpenRead(file);
-            await _lake.Store.PutAsync(key, s, "application/json");
-            keys.Add(key);
-        }
-        return keys.OrderBy(k => LandingSource.ForKey(k)!.Kind).ThenBy(k => k, StringComparer.Ordinal).ToList();
-    }
+    public static string KeyFor(string landingDir, string file) => LocalPipeline.LandingKeyFor(Path.GetRelativePath(landingDir, file))!;
 
     private async Task<int> DeliverAsync(string key)
     {
-        var e = await EventForAsync(key);
-        var t0 = Stopwatch.GetTimestamp();
-        var r = await _function.HandleEventAsync(e);
-        Interlocked.Add(ref _ingestTicks, Stopwatch.GetTimestamp() - t0);
+        var r = await _pipeline.IngestFunction.HandleEventAsync(await _pipeline.EventForAsync(key));
         return r.Outcomes.Count(o => o.Status is "failed" or "too_large");
     }
 
@@ -88,27 +51,35 @@ public sealed class PipelineSide : IDisposable
     {
         var result = new Dictionary<string, object>();
         var sw = Stopwatch.StartNew();
-        var keys = await UploadAsync(landingDir);
+        var keys = await _pipeline.UploadAsync(landingDir);
         result["upload_seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 3);
         sw.Restart();
         var failed = 0;
-        using var gate = new SemaphoreSlim(_parallelism);
-        await Task.WhenAll(keys.Select(async k =>
+        var hold = _interleave ? null : _pipeline.Queue.Hold();
+        using (var gate = new SemaphoreSlim(_pipeline.Parallelism))
         {
-            await gate.WaitAsync();
-            try { Interlocked.Add(ref failed, await DeliverAsync(k)); }
-            finally { gate.Release(); }
-        }));
+            await Task.WhenAll(keys.Select(async k =>
+            {
+                await gate.WaitAsync();
+                try { Interlocked.Add(ref failed, await DeliverAsync(k)); }
+                finally { gate.Release(); }
+            }));
+        }
         var delivered = sw.Elapsed.TotalSeconds;
-        await _queue.DrainAsync();
+        hold?.Dispose();
+        await _pipeline.Queue.DrainAsync();
         var total = sw.Elapsed.TotalSeconds;
         result["seconds"] = Math.Round(total, 3);
+        result["mode"] = _interleave ? "interleave" : "batch";
         result["all_events_delivered_at_seconds"] = Math.Round(delivered, 3);
         result["drain_tail_seconds"] = Math.Round(total - delivered, 3);
-        result["ingest_busy_seconds"] = Math.Round(Stopwatch.GetElapsedTime(0, _ingestTicks).TotalSeconds, 3);
-        result["refine_busy_seconds"] = _refine.OrderBy(p => Array.IndexOf(DuckDbPeer.TableNames, p.Key))
-            .ToDictionary(p => p.Key, p => (object)new { seconds = Math.Round(Stopwatch.GetElapsedTime(0, p.Value.Ticks).TotalSeconds, 3), recomputes = p.Value.Count });
-        result["recomputes"] = _queue.Completed;
+        result["ingest_busy_seconds"] = Math.Round(_log.IngestMs / 1000.0, 3);
+        result["refine_busy_seconds"] = _log.Refine.OrderBy(p => Array.IndexOf(DuckDbPeer.TableNames, p.Key))
+            .ToDictionary(p => p.Key, p => (object)new { seconds = Math.Round(p.Value.Ms / 1000.0, 3), recomputes = p.Value.Count, objects_read = p.Value.Objects });
+        result["recomputes"] = _pipeline.Queue.Completed;
+        result["partitions_with_output"] = (await _pipeline.Lake.Index.Refine.ListOutcomesAsync()).Count(o => o.RowsOut > 0);
+        result["cache_hits"] = _pipeline.Cache.Stats.Hits;
+        result["cache_misses"] = _pipeline.Cache.Stats.Misses;
         result["failed_objects"] = failed;
         result["objects"] = keys.Count;
         return result;
@@ -117,14 +88,14 @@ public sealed class PipelineSide : IDisposable
     /// <summary>Absorbs one new landing file: upload, deliver its event, drain. Returns (seconds, recomputes run).</summary>
     public async Task<(double Seconds, long Recomputes)> AbsorbAsync(string landingDir, string file)
     {
-        var before = _queue.Completed;
+        var before = _pipeline.Queue.Completed;
         var sw = Stopwatch.StartNew();
         var key = KeyFor(landingDir, file);
-        await using (var s = File.OpenRead(file)) await _lake.Store.PutAsync(key, s, "application/json");
+        await using (var s = File.OpenRead(file)) await _pipeline.Lake.Store.PutAsync(key, s, "application/json");
         var failed = await DeliverAsync(key);
-        await _queue.DrainAsync();
+        await _pipeline.Queue.DrainAsync();
         if (failed > 0) throw new InvalidOperationException($"incremental ingest of {key} failed");
-        return (Math.Round(sw.Elapsed.TotalSeconds, 3), _queue.Completed - before);
+        return (Math.Round(sw.Elapsed.TotalSeconds, 3), _pipeline.Queue.Completed - before);
     }
 
     /// <summary>Ingests one landing object alone (no refine: the refresh work is discarded). Returns (seconds, rows read).</summary>
@@ -144,9 +115,24 @@ public sealed class PipelineSide : IDisposable
         public Task EnqueueAsync(IReadOnlyCollection<RefreshWork> work, CancellationToken ct = default) => Task.CompletedTask;
     }
 
-    public void Dispose()
+    /// <summary>Adds up the "ingested" and "refined" events' own timings (ms) and objects read.</summary>
+    private sealed class TimingLog : ILakeLog
     {
-        _queue.Dispose();
-        _lake.Dispose();
+        public long IngestMs;
+        public readonly ConcurrentDictionary<string, (long Ms, long Count, long Objects)> Refine = new();
+
+        public void Write(string level, string eventName, IReadOnlyDictionary<string, object?> fields)
+        {
+            if (eventName == "ingested" && fields.TryGetValue("ms", out var ms)) Interlocked.Add(ref IngestMs, Convert.ToInt64(ms));
+            else if (eventName == "refined")
+            {
+                var table = (string)fields["table"]!;
+                var t = Convert.ToInt64(fields["ms"]);
+                var o = Convert.ToInt64(fields["objectsRead"]);
+                Refine.AddOrUpdate(table, (t, 1, o), (_, v) => (v.Ms + t, v.Count + 1, v.Objects + o));
+            }
+        }
     }
+
+    public void Dispose() => _pipeline.Dispose();
 }

@@ -71,7 +71,7 @@ namespace Stedi.Bench
                 {
                     if (Directory.Exists(o["lake"])) Directory.Delete(o["lake"], true);
                     var parallelism = int.Parse(o.GetValueOrDefault("parallelism", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
-                    using var p = new PipelineSide(o["lake"], strict ? ConsentProfile.Strict : ConsentProfile.Rubric, parallelism);
+                    using var p = new PipelineSide(o["lake"], strict ? ConsentProfile.Strict : ConsentProfile.Rubric, parallelism, o.ContainsKey("interleave"));
                     var full = await p.FullRunAsync(o["landing"]);
                     result["peak_rss_mb"] = Rss.PeakMb();
                     foreach (var (k, v) in full) result[k] = JsonSerializer.SerializeToNode(v);
@@ -217,6 +217,7 @@ namespace Stedi.Bench
             Console.WriteLine("running pipeline ...");
             var pipeArgs = new List<string> { "--landing", landing, "--lake", lake, "--profile", profile };
             if (o.TryGetValue("parallelism", out var par)) pipeArgs.AddRange(["--parallelism", par]);
+            if (o.ContainsKey("interleave")) pipeArgs.Add("--interleave");
             if (incremental) pipeArgs.AddRange(["--incr-dir", incrDir, "--incr-accel", incrAccel, "--incr-customer", incrCustomer]);
             var (pipe, pipeWall) = Child("pipeline", Path.Combine(work, "pipeline.result.json"), [.. pipeArgs]);
             Console.WriteLine($"  pipeline {pipe["seconds"]} s");

@@ -115,5 +115,5 @@ public static class NamedQueries
 
     /// <summary>A column of <paramref name="table"/>, quoted; throws if the schema has no such column, so a renamed
     /// column breaks the build instead of a query.</summary>
-    private static string Col(TableSchema table, string column) => Q(table.Columns[table.IndexOf(column)].Name);
+    private static string Col(TableSchema table, string column) => Q(table.Columns[table.Ordinal(table.Columns.Single(c => c.Name == column))].Name);
 }

@@ -172,11 +172,11 @@ public sealed class CaseRun : IDisposable
 
     public async Task<IngestManifest?> ManifestAsync(string key)
     {
-        var e = await P.Lake.Index.GetLedgerEntryAsync(key);
-        return e is null ? null : IngestManifest.FromJson(e.ManifestJson);
+        var e = await P.Lake.Index.Ledger.GetAsync(key);
+        return e is null ? null : IngestManifest.FromJson(await File.ReadAllTextAsync(P.Lake.Store.PathOf(e.ManifestKey)));
     }
 
-    public async Task<IReadOnlyList<ObjectReconciliation>> ReconcileAsync() => await Reconciliation.ComputeAsync(P.Lake.Index);
+    public async Task<IReadOnlyList<ObjectReconciliation>> ReconcileAsync() => await Reconciliation.ComputeAsync(P.Lake.Index, P.Lake.Store);
 
     public void Dispose()
     {

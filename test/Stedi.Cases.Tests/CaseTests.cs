@@ -163,7 +163,7 @@ public sealed class CaseTests
         Assert.Equal(["alice@example.com"], run.Strings("SELECT email FROM customer_trusted"));
         Assert.Equal(1, run.Count("accelerometer_trusted"));
         Assert.Equal([T + 1000], run.Longs("SELECT sensorReadingTime FROM step_trainer_trusted"));
-        Assert.Equal(3, (await run.P.Lake.Index.ListLedgerAsync()).Count);
+        Assert.Equal(3, (await run.P.Lake.Index.Ledger.ListAsync()).Count);
         // Through SQS too: the missing object is reported on its own and fails nothing.
         using var viaSqs = new CaseRun();
         await viaSqs.UploadCaseAsync("multi-record-event");
@@ -235,7 +235,7 @@ public sealed class CaseTests
         Assert.Empty(r.BatchItemFailures);
         Assert.Equal((0, 0, 0, 0), (store.Heads, store.Reads, store.Puts, store.Deletes));
         Assert.Empty(run.OutputKeys());
-        Assert.Empty(await run.P.Lake.Index.ListLedgerAsync());
+        Assert.Empty(await run.P.Lake.Index.Ledger.ListAsync());
     }
 
     [Fact]
@@ -363,8 +363,8 @@ public sealed class CaseTests
         Assert.Equal([T + 1000, T + 3000], run.Longs("SELECT sensorReadingTime FROM step_trainer_trusted ORDER BY 1"));
         var rec = await run.ReconcileAsync();
         Assert.Equal(1, Filtered(rec, "step_trainer/landing/step-shared-serial.json", FilterRules.AmbiguousSerial));
-        var outcomes = (await run.P.Lake.Index.ListRefineOutcomesAsync()).Select(o => RefineOutcome.FromJson(o.OutcomeJson)).ToList();
-        Assert.Equal(1, outcomes.Where(o => o.Table == "step_trainer_trusted").Sum(o => o.Flagged.GetValueOrDefault(FilterRules.AmbiguousSerialAttributed)));
+        var books = await LakeBookkeeping.LoadAsync(run.P.Lake.Index, run.P.Lake.Store);
+        Assert.Equal(1, books.Details.Values.Where(d => d.Table == "step_trainer_trusted").Sum(d => d.Flagged.GetValueOrDefault(FilterRules.AmbiguousSerialAttributed)));
         await AssertBalancedAsync(run);
     }
 

@@ -35,7 +35,7 @@ public sealed class CasesOnMotoTests
         foreach (var q in deployment.LandingQueues.Values)
             await deployment.Lake.Sqs.PurgeQueueAsync(new PurgeQueueRequest { QueueUrl = q.Url });
         var lake = deployment.Lake;
-        var ingestor = new Ingestor(lake.ObjectStore, lake.ConsentIndex, lake.WorkQueue, new LakeOptions { Profile = ConsentProfile.Strict });
+        var ingestor = new Ingestor(lake.ObjectStore, lake.Index, lake.WorkQueue, new LakeOptions { Profile = ConsentProfile.Strict });
         return new CaseRun(deployment, new IngestFunction(ingestor, NullLakeLog.Instance));
     }
 
@@ -69,7 +69,7 @@ public sealed class CasesOnMotoTests
         Assert.Equal(("customer/landing/customer batch 1.json", "ingested"), (outcome.Key, outcome.Status));
         var tables = await PublishedData.ReadAsync(run.Deployment.Lake.ObjectStore, ConsentProfile.Strict);
         var customer = Assert.Single(tables.Rows["customer_trusted"]);
-        Assert.Equal("alice@example.com", customer[Tables.CustomerTrusted.IndexOf("email")]);
+        Assert.Equal("alice@example.com", customer[Tables.CustomerTrusted.Ordinal(Fields.Email)]);
     }
 
     [Fact]
@@ -80,7 +80,7 @@ public sealed class CasesOnMotoTests
 
         Assert.Equal(["ingested", "ingested", "ingested", "not_found"], response.Outcomes.Select(o => o.Status));
         Assert.Equal("accelerometer/landing/deleted-before-read.json", response.Outcomes[3].Key);
-        Assert.Equal(3, (await run.Deployment.Lake.ConsentIndex.ListLedgerAsync()).Count);
+        Assert.Equal(3, (await run.Deployment.Lake.Index.Ledger.ListAsync()).Count);
     }
 
     [Fact]
@@ -106,6 +106,6 @@ public sealed class CasesOnMotoTests
         Assert.Equal("test_event", Assert.Single(wrapped.Outcomes).Status);
         Assert.Empty(wrapped.BatchItemFailures);
         Assert.Empty(await run.Deployment.Lake.ObjectStore.ListAsync(""));
-        Assert.Empty(await run.Deployment.Lake.ConsentIndex.ListLedgerAsync());
+        Assert.Empty(await run.Deployment.Lake.Index.Ledger.ListAsync());
     }
 }

@@ -1,3 +1,4 @@
+using Stedi.Lakehouse.Ingest;
 using System.Collections.Concurrent;
 using Amazon.SQS.Model;
 using Stedi.Functions;
@@ -25,7 +26,8 @@ public sealed class EdgeCaseFixture : IAsyncLifetime
     public int SmallFileLines { get; private set; }
     public ConcurrentQueue<(string Mapping, PollResult Result)> Polls { get; } = new();
     public IReadOnlyList<Message> CustomerDeadLetters { get; private set; } = [];
-    public IReadOnlyList<Stedi.Lakehouse.Ports.LedgerEntry> Ledger { get; private set; } = [];
+    public IReadOnlyList<Stedi.Lakehouse.Index.LedgerEntry> Ledger { get; private set; } = [];
+    public Dictionary<string, IngestManifest> Manifests { get; } = new(StringComparer.Ordinal);
 
     public async Task InitializeAsync()
     {
@@ -37,7 +39,7 @@ public sealed class EdgeCaseFixture : IAsyncLifetime
         SqsTestEvent = await customer.HandleEventAsync(Repo.Event("sqs-s3-test-event.json"));
         var store = Deployment.Lake.ObjectStore;
         ObjectsAfterTestEvents = (await store.ListAsync("staged/")).Count + (await store.ListAsync("trusted/")).Count + (await store.ListAsync("curated/")).Count;
-        LedgerAfterTestEvents = (await Deployment.Lake.ConsentIndex.ListLedgerAsync()).Count;
+        LedgerAfterTestEvents = (await Deployment.Lake.Index.Ledger.ListAsync()).Count;
 
         _dir = Path.Combine(Path.GetTempPath(), "stedi-edge-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(_dir);
@@ -57,7 +59,12 @@ public sealed class EdgeCaseFixture : IAsyncLifetime
             QueueUrl = Deployment.LandingQueues["customer"].DlqUrl, MaxNumberOfMessages = 10, VisibilityTimeout = 60, WaitTimeSeconds = 0,
         });
         CustomerDeadLetters = dlq.Messages ?? [];
-        Ledger = await Deployment.Lake.ConsentIndex.ListLedgerAsync();
+        Ledger = await Deployment.Lake.Index.Ledger.ListAsync();
+        foreach (var e in Ledger)
+        {
+            await using var body = await store.OpenReadAsync(e.ManifestKey);
+            Manifests[e.LandingKey] = IngestManifest.FromJson(await new StreamReader(body).ReadToEndAsync());
+        }
     }
 
     public Task DisposeAsync()

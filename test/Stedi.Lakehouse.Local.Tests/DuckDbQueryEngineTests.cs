@@ -115,8 +115,7 @@ public sealed class DuckDbQueryEngineTests : IDisposable
     {
         Assert.Equal(Path.Combine(_root.Path, "stedi-lake"), _lake.Store.BucketFolder);
         Assert.Equal("stedi-lake", _lake.Store.Bucket);
-        Assert.Equal(Path.Combine(_root.Path, "index.sqlite"), _lake.Index.DatabasePath);
+        Assert.True(File.Exists(Path.Combine(_root.Path, LocalLake.IndexFileName)));
         Assert.Equal(Path.Combine(_root.Path, "catalog"), _lake.Catalog.CatalogDirectory);
-        Assert.True(File.Exists(_lake.Index.DatabasePath));
     }
 }

@@ -32,8 +32,8 @@ public sealed class LakeSecretTests : IDisposable
         using (var lake = new LocalLake(Lake()))
         {
             key = lake.CustomerKeys.KeyOf("ann@example.com");
-            await lake.LakeIndex.Customers.PutVersionsAsync([new(key, "v1", null, null, false, null, "{}")]);
-            Assert.Same(lake.CustomerKeys, lake.LakeIndex.Keys);
+            await lake.Index.Customers.PutVersionsAsync([new(key, "v1", null, null, false, null, "{}")]);
+            Assert.Same(lake.CustomerKeys, lake.Index.Keys);
         }
 
         using var reopened = new LocalLake(Lake());
@@ -41,7 +41,7 @@ public sealed class LakeSecretTests : IDisposable
 
         Assert.Equal(64, key.Length);
         Assert.Equal(key, reopened.CustomerKeys.KeyOf("ann@example.com"));
-        Assert.Single(await reopened.LakeIndex.Customers.GetVersionsAsync([key]));
+        Assert.Single(await reopened.Index.Customers.GetVersionsAsync([key]));
         Assert.NotEqual(key, other.CustomerKeys.KeyOf("ann@example.com"));
     }
 

@@ -79,7 +79,7 @@ public sealed class RetractionTests
 
         Assert.Equal("retracted", outcome.Status);
         foreach (var table in BatchOracle.TableNames) Assert.Empty(run.Read(table));
-        Assert.Null(await pipeline.Lake.Index.GetLedgerEntryAsync(key));
+        Assert.Null(await pipeline.Lake.Index.Ledger.GetAsync(key));
         Assert.Empty(await pipeline.Lake.Store.ListAsync("staged/customer/"));
         var summary = await pipeline.SummarizeAsync(TimeSpan.Zero);
         Assert.Equal(2, summary.RowsRead["accelerometer"]);

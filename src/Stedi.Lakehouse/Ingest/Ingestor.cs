@@ -77,6 +77,20 @@ public sealed class Ingestor
     /// <exception cref="LedgerConflictException">Another version of the key was ingested concurrently (the caller retries).</exception>
     public async Task<IngestResult> IngestAsync(string key, CancellationToken ct = default)
     {
+        for (var attempt = 1; ; attempt++)
+        {
+            try { return await IngestOnceAsync(key, force: attempt > 1, ct); }
+            catch (LedgerConflictException e) when (attempt < 3)
+            {
+                // Another version of this key committed first, and our writes may have overwritten its staged objects:
+                // ingest the current version again, whatever the ledger says, so the staged data is the committed one's.
+                _log.Warn("ingest_conflict", ("key", key), ("attempt", attempt), ("message", e.Message));
+            }
+        }
+    }
+
+    private async Task<IngestResult> IngestOnceAsync(string key, bool force, CancellationToken ct)
+    {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var source = LandingSource.ForKey(key);
         if (source is null)
@@ -97,7 +111,7 @@ public sealed class Ingestor
         }
         var idem = head.VersionId ?? head.ETag;
         var previous = await _index.Ledger.GetAsync(key, ct);
-        if (previous is not null && previous.IdempotencyKey == idem)
+        if (previous is not null && previous.IdempotencyKey == idem && !force)
         {
             _log.Info("already_processed", ("key", key), ("idempotencyKey", idem));
             return new IngestResult(key, IngestStatus.AlreadyProcessed, null, "already processed");
@@ -198,7 +212,14 @@ public sealed class Ingestor
         if (work.Count > 0) await _queue.EnqueueAsync(work, producer, ct);
 
         // 5. The ledger (idempotency record) last, conditional on the version it replaces.
-        await _index.Ledger.PutAsync(new LedgerEntry(key, idem, source.Name, contentHash, manifestKey), previous?.IdempotencyKey, ct);
+        try { await _index.Ledger.PutAsync(new LedgerEntry(key, idem, source.Name, contentHash, manifestKey), previous?.IdempotencyKey, ct); }
+        catch (LedgerConflictException)
+        {
+            if ((await _index.Ledger.GetAsync(key, ct))?.IdempotencyKey != idem) throw;
+            // A concurrent delivery of this same version committed first: its writes and ours are the same.
+            _log.Info("already_processed", ("key", key), ("idempotencyKey", idem), ("reason", "ingested concurrently"));
+            return new IngestResult(key, IngestStatus.AlreadyProcessed, manifest, "ingested concurrently");
+        }
 
         _log.Info("ingested", ("key", key), ("source", source.Name), ("rowsRead", manifest.RowsRead), ("rowsStaged", manifest.RowsStaged),
             ("rowsQuarantined", manifest.RowsQuarantined), ("partitions", manifest.Partitions.Count), ("status", manifest.Status), ("refreshWork", work.Count),

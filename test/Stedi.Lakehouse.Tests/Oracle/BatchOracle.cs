@@ -165,8 +165,10 @@ public static class BatchOracle
         var winners = StrictWinners(landing);
         var trusted = winners.Values.Where(StrictConsent).ToDictionary(c => c.Key);
 
+        // strict publishes the email (and the reading's user) in the form its joins use: trimmed and lower-cased.
         var accelTrusted = landing.Accelerometer
             .Where(a => trusted.TryGetValue(a.User.Trim().ToLowerInvariant(), out var c) && a.Timestamp >= c.ShareWithResearchAsOfDate)
+            .Select(a => a with { User = a.User.Trim().ToLowerInvariant() })
             .Distinct()
             .ToList();
         var keysWithReadings = accelTrusted.Select(a => a.User.Trim().ToLowerInvariant()).ToHashSet();
@@ -195,9 +197,9 @@ public static class BatchOracle
 
         return new Dictionary<string, List<object?[]>>
         {
-            ["customer_trusted"] = trusted.Values.Select(c => c.Row).ToList(),
+            ["customer_trusted"] = trusted.Values.Select(c => (c with { Email = c.Key }).Row).ToList(),
             ["accelerometer_trusted"] = accelTrusted.Select(a => a.Row).ToList(),
-            ["customer_curated"] = curated.Values.Select(c => c.Row).ToList(),
+            ["customer_curated"] = curated.Values.Select(c => (c with { Email = c.Key }).Row).ToList(),
             ["step_trainer_trusted"] = stepTrusted.Select(s => s.Row).ToList(),
             ["machine_learning_curated"] = ml,
         };
