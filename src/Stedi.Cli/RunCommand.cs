@@ -3,6 +3,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using Stedi.Lakehouse.Local;
 using Stedi.Lakehouse.Logging;
 using Stedi.Lakehouse.Schema;
 
@@ -116,7 +117,7 @@ internal static class LakeFolder
     {
         if (!Directory.Exists(lake)) return;
         var entries = Directory.EnumerateFileSystemEntries(lake).Select(Path.GetFileName).ToList();
-        var known = new HashSet<string?> { "stedi-lake", "index.sqlite", "index.sqlite-wal", "index.sqlite-shm", "catalog", "pipeline.log" };
+        var known = new HashSet<string?>(LocalLake.EntryNames) { "pipeline.log" };
         if (entries.Any(e => !known.Contains(e)))
             throw new InvalidOperationException($"{lake} holds files that are not a stedi lake; refusing to clear it (pass another --lake, or --keep)");
         Directory.Delete(lake, recursive: true);
