@@ -29,7 +29,7 @@ public sealed class DotnetPublishBundling : DeputyBase, ILocalBundling
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "publish", _projectDir, "-c", "Release", "-r", "linux-arm64", "--self-contained", "false", "-o", outputDir, "-nologo" })
+        foreach (var a in PublishArguments(_projectDir, outputDir))
             psi.ArgumentList.Add(a);
         // The CDK app itself runs under `dotnet run`; keep the nested build from reusing or leaving MSBuild nodes behind.
         psi.Environment["MSBUILDDISABLENODEREUSE"] = "1";
@@ -41,6 +41,35 @@ public sealed class DotnetPublishBundling : DeputyBase, ILocalBundling
         p.WaitForExit();
         if (p.ExitCode != 0)
             throw new InvalidOperationException($"dotnet publish failed ({p.ExitCode}):\n{stdout.Result}\n{stderr.Result}");
+        foreach (var leftover in Prune(outputDir))
+            Console.Error.WriteLine($"[stedi-cdk] removed {leftover} from the bundle");
         return true;
+    }
+
+    /// <summary>
+    /// The <c>dotnet publish</c> arguments: Release, linux-arm64, framework-dependent (the managed <c>dotnet10</c>
+    /// runtime provides .NET), and nothing the function does not run: no symbols (<c>DebugType=none</c>) and no XML
+    /// documentation, neither the projects' own (<c>GenerateDocumentationFile=false</c>) nor the packages'
+    /// (<c>PublishReferencesDocumentationFiles=false</c>).
+    /// </summary>
+    public static IReadOnlyList<string> PublishArguments(string projectDir, string outputDir) =>
+    [
+        "publish", projectDir, "-c", "Release", "-r", "linux-arm64", "--self-contained", "false", "-o", outputDir, "-nologo",
+        "-p:DebugType=none", "-p:DebugSymbols=false", "-p:GenerateDocumentationFile=false",
+        "-p:PublishReferencesDocumentationFiles=false", "-p:PublishDocumentationFile=false",
+    ];
+
+    /// <summary>Deletes any <c>.pdb</c> or <c>.xml</c> file the publish still left in <paramref name="outputDir"/> (a
+    /// package that ships them as content, say); returns their relative paths.</summary>
+    public static IReadOnlyList<string> Prune(string outputDir)
+    {
+        var removed = new List<string>();
+        foreach (var f in Directory.EnumerateFiles(outputDir, "*", SearchOption.AllDirectories))
+            if (f.EndsWith(".pdb", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".xml", StringComparison.OrdinalIgnoreCase))
+            {
+                File.Delete(f);
+                removed.Add(Path.GetRelativePath(outputDir, f));
+            }
+        return removed;
     }
 }

@@ -1,35 +1,34 @@
+using System.Globalization;
 using Amazon.CDK;
 using Amazon.CDK.AWS.CloudWatch;
 using Amazon.CDK.AWS.CloudWatch.Actions;
 using Amazon.CDK.AWS.IAM;
 using Amazon.CDK.AWS.Lambda;
-using Amazon.CDK.AWS.Lambda.EventSources;
 using Amazon.CDK.AWS.Logs;
 using Amazon.CDK.AWS.SNS;
 using Amazon.CDK.AWS.SNS.Subscriptions;
 using Amazon.CDK.AWS.SQS;
 using Constructs;
+using Stedi.Deployment;
 using Stedi.Lakehouse.Schema;
 
 namespace Stedi.Cdk;
 
 /// <summary>
 /// The stateless compute: one ingest function per landing source and the refine function, their event source
-/// mappings, least-privilege roles (explicit actions, per-prefix object ARNs, the specific queues, the index table
-/// and the five Glue tables), and the alarms.
+/// mappings (bounded by <c>MaximumConcurrency</c>), least-privilege roles (only the actions the adapters call, per-prefix
+/// object ARNs, the specific queues, the index table, the lake key through S3, the customer-key secret), and the alarms.
+/// Sizes and mapping settings come from <see cref="Topology"/>, shared with the functions and the emulated deployment.
 /// </summary>
 public sealed class IngestionStack : Stack
 {
-    /// <summary>Ingest memory (MB): guarantee 5 asks that a 1 GB function streams a multi-GB object.</summary>
-    public const int IngestMemoryMb = 1024;
+    /// <summary>Age (seconds) of the oldest landing message above which that queue's backlog alarm fires: 30 min. A
+    /// healthy burst drains well within it; a message that failed once reappears only after the 90-minute visibility
+    /// timeout, so a batch item failure (which the function's Errors metric never counts) shows up here.</summary>
+    public const int LandingQueueAgeAlarmSeconds = 1800;
 
-    /// <summary>Refine memory (MB): one partition of one table is recomputed in memory; 2 GB also buys ~1.2 vCPU.</summary>
-    public const int RefineMemoryMb = 2048;
-
-    /// <summary>Refine batch size: messages of different partitions are processed together; FIFO allows at most 10.</summary>
-    public const int RefineBatchSize = 10;
-
-    /// <summary>Age (seconds) of the oldest refresh message above which the refresh backlog alarm fires.</summary>
+    /// <summary>Age (seconds) of the oldest refresh message above which the refresh backlog alarm fires: 15 min, less
+    /// than the 18-minute visibility timeout, so one failed refresh raises it.</summary>
     public const int RefreshQueueAgeAlarmSeconds = 900;
 
     /// <summary>Handler of the ingest functions (managed runtime, raw Stream contract).</summary>
@@ -51,7 +50,7 @@ public sealed class IngestionStack : Stack
     /// <param name="scope">Parent construct.</param>
     /// <param name="id">Stack id.</param>
     /// <param name="config">Deployment settings.</param>
-    /// <param name="storage">Buckets, queues and the index table.</param>
+    /// <param name="storage">Buckets, queues, the index table, the lake key and the customer-key secret.</param>
     /// <param name="code">The published <c>Stedi.Functions</c> (see <see cref="FunctionsCode"/>).</param>
     /// <param name="props">Stack properties.</param>
     public IngestionStack(Construct scope, string id, StediConfig config, StorageStack storage, Code code, IStackProps? props = null)
@@ -65,18 +64,20 @@ public sealed class IngestionStack : Stack
         {
             var env = new Dictionary<string, string>
             {
-                ["STEDI_LAKE_BUCKET"] = storage.LakeBucket.BucketName,
-                ["STEDI_INDEX_TABLE"] = storage.IndexTable.TableName,
-                ["STEDI_REFRESH_QUEUE_URL"] = storage.RefreshQueue.QueueUrl,
-                ["STEDI_GLUE_DATABASE"] = config.GlueDatabaseName,
-                ["STEDI_PROFILE"] = config.ProfileName,
+                [Topology.Env.LakeBucket] = storage.LakeBucket.BucketName,
+                [Topology.Env.IndexTable] = storage.IndexTable.TableName,
+                [Topology.Env.RefreshQueueUrl] = storage.RefreshQueue.QueueUrl,
+                [Topology.Env.GlueDatabase] = config.GlueDatabaseName,
+                [Topology.Env.Profile] = config.ProfileName,
+                [Topology.Env.MaxObjectBytes] = Topology.MaxObjectBytes.ToString(CultureInfo.InvariantCulture),
+                [Topology.Env.CustomerKeySecretId] = storage.CustomerKeySecret.SecretArn,
             };
-            if (source is not null) env["STEDI_SOURCE"] = source;
-            if (config.LogHashKeyParam is not null) env["STEDI_LOG_HASH_KEY_PARAM"] = config.LogHashKeyParam;
+            if (source is not null) env[Topology.Env.Source] = source;
             return env;
         }
 
-        Function NewFunction(string name, string handler, int memory, Dictionary<string, string> env, out Role role)
+        Function NewFunction(string name, string roleFunction, string handler, int memoryMb, int timeoutSeconds, int tmpMb,
+            Dictionary<string, string> env, out Role role)
         {
             var logGroup = new LogGroup(this, $"{name}Logs", new LogGroupProps
             {
@@ -84,8 +85,10 @@ public sealed class IngestionStack : Stack
                 RemovalPolicy = config.IsProduction ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
             });
             // An own role instead of AWSLambdaBasicExecutionRole, whose logs actions apply to every log group ("*").
+            // Named deterministically: the Storage stack's bucket and secret policies name it (StediConfig.RoleArn).
             role = new Role(this, $"{name}Role", new RoleProps
             {
+                RoleName = config.RoleName(roleFunction),
                 AssumedBy = new ServicePrincipal("lambda.amazonaws.com"),
                 Description = $"STEDI {name} function ({config.Stage})",
             });
@@ -95,13 +98,20 @@ public sealed class IngestionStack : Stack
                 Actions = ["logs:CreateLogStream", "logs:PutLogEvents"],
                 Resources = [$"{logGroup.LogGroupArn}"],
             }));
-            if (config.LogHashKeyParam is { } param)
-                role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
-                {
-                    Sid = "ReadLogHashKey",
-                    Actions = ["ssm:GetParameter"],
-                    Resources = [$"arn:{Aws.PARTITION}:ssm:{Aws.REGION}:{Aws.ACCOUNT_ID}:parameter/{param.TrimStart('/')}"],
-                }));
+            // Every function: list the lake without an s3:prefix condition. S3 answers a GET/HEAD of a missing key with
+            // 404 only to a caller allowed s3:ListBucket on the bucket, else 403, and a GET or HEAD carries no
+            // s3:prefix for a condition to match (GetObject API reference, "Permissions":
+            // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
+            role.AddToPolicy(lake.ListBucket());
+            role.AddToPolicy(StorageStack.DecryptViaS3(storage.LakeKey.KeyArn, "UseLakeKeyThroughS3", write: true));
+            role.AddToPolicy(IndexReadWrite(storage));
+            role.AddToPolicy(SendRefresh(storage.RefreshQueue));
+            role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+            {
+                Sid = "ReadCustomerKeySecret",
+                Actions = ["secretsmanager:GetSecretValue"],
+                Resources = [storage.CustomerKeySecret.SecretArn],
+            }));
 
             return new Function(this, name, new FunctionProps
             {
@@ -109,8 +119,9 @@ public sealed class IngestionStack : Stack
                 Architecture = Architecture.ARM_64,
                 Handler = handler,
                 Code = code,
-                MemorySize = memory,
-                Timeout = StorageStack.FunctionTimeout,
+                MemorySize = memoryMb,
+                Timeout = Duration.Seconds(timeoutSeconds),
+                EphemeralStorageSize = Size.Mebibytes(tmpMb),
                 Role = role,
                 LogGroup = logGroup,
                 LoggingFormat = LoggingFormat.JSON,
@@ -123,39 +134,29 @@ public sealed class IngestionStack : Stack
         foreach (var source in StediConfig.Sources)
         {
             var name = $"Ingest{StorageStack.Pascal(source)}";
-            var fn = NewFunction(name, IngestHandler, IngestMemoryMb, Env(source), out var role);
-            // The source's staged table prefix comes from the schema (staged/customer/, ...): a source cannot touch
-            // another source's staged records.
-            var staged = StagedPrefix(source);
-            role.AddToPolicy(lake.ReadObjects("ReadOwnLanding", StorageStack.LandingPrefix(source)));
-            role.AddToPolicy(lake.List("ListOwnLandingAndOutputs", StorageStack.LandingPrefix(source), staged, "quarantine/", "manifests/"));
-            role.AddToPolicy(lake.ReadObjects("ReadOwnOutputs", staged, "quarantine/", "manifests/"));
-            role.AddToPolicy(lake.WriteObjects("WriteStagedQuarantineManifests", staged, "quarantine/", "manifests/"));
-            role.AddToPolicy(IndexReadWrite(storage));
-            role.AddToPolicy(SendRefresh(storage.RefreshQueue));
-            // One landing object per invocation: the function timeout then bounds the work of one (possibly
-            // multi-GB) object, and ReportBatchItemFailures still lets a failed object retry alone.
-            fn.AddEventSource(new SqsEventSource(storage.LandingQueues[source], new SqsEventSourceProps
-            {
-                BatchSize = 1,
-                ReportBatchItemFailures = true,
-            }));
+            var fn = NewFunction(name, StediConfig.IngestFunction(source), IngestHandler,
+                Topology.IngestMemoryMb, Topology.IngestTimeoutSeconds, Topology.IngestEphemeralStorageMb, Env(source), out var role);
+            // HEAD (s3:GetObject) and GET of the version HEAD returned (s3:GetObjectVersion) of its own landing objects.
+            role.AddToPolicy(lake.Read("ReadOwnLanding", ["s3:GetObject", "s3:GetObjectVersion"], Topology.LandingPrefix(source)));
+            // The previous manifest of a replaced or deleted landing object lists the staged keys to remove.
+            role.AddToPolicy(lake.Read("ReadOwnManifests", ["s3:GetObject"], Topology.ManifestPrefix(source)));
+            // Its own source only: a source cannot touch another source's staged records, quarantine or manifests.
+            role.AddToPolicy(lake.Write("WriteOwnStagedQuarantineManifests",
+                Topology.StagedPrefix(source), Topology.QuarantinePrefix(source), Topology.ManifestPrefix(source)));
+            Consume(fn, role, storage.LandingQueues[source], Topology.IngestBatchSize, Topology.IngestMaximumConcurrency(source));
             ingest[source] = fn;
         }
         IngestFunctions = ingest;
 
-        RefineFunction = NewFunction("Refine", RefineHandler, RefineMemoryMb, Env(null), out var refineRole);
-        refineRole.AddToPolicy(lake.ReadObjects("ReadStagedTrustedCurated", "staged/", "trusted/", "curated/"));
-        refineRole.AddToPolicy(lake.List("ListStagedTrustedCurated", "staged/", "trusted/", "curated/"));
-        refineRole.AddToPolicy(lake.WriteObjects("WriteTrustedCurated", "trusted/", "curated/"));
-        refineRole.AddToPolicy(IndexReadWrite(storage));
-        refineRole.AddToPolicy(SendRefresh(storage.RefreshQueue));
-        refineRole.AddToPolicy(GlueCatalog(config));
-        RefineFunction.AddEventSource(new SqsEventSource(storage.RefreshQueue, new SqsEventSourceProps
-        {
-            BatchSize = RefineBatchSize,
-            ReportBatchItemFailures = true,
-        }));
+        RefineFunction = NewFunction("Refine", StediConfig.RefineFunction, RefineHandler,
+            Topology.RefineMemoryMb, Topology.RefineTimeoutSeconds, Topology.RefineEphemeralStorageMb, Env(null), out var refineRole);
+        // Reads staged rows and upstream partitions (a HEAD of its own output too), and its previous refine details.
+        refineRole.AddToPolicy(lake.Read("ReadStagedPublishedDetails", ["s3:GetObject"],
+            Topology.StagedRoot, Topology.TrustedRoot, Topology.CuratedRoot, Topology.RefineRoot));
+        // Writes the published partitions and refine details; writes and deletes compacted staged objects.
+        refineRole.AddToPolicy(lake.Write("WritePublishedStagedDetails",
+            Topology.StagedRoot, Topology.TrustedRoot, Topology.CuratedRoot, Topology.RefineRoot));
+        Consume(RefineFunction, refineRole, storage.RefreshQueue, Topology.RefineBatchSize, Topology.RefineMaximumConcurrency);
 
         AlarmTopic = new Topic(this, "Alarms", new TopicProps { DisplayName = $"STEDI lakehouse alarms ({config.Stage})" });
         // Written out because TopicProps.EnforceSSL in CDK 2.160 only takes effect once some other statement is added.
@@ -189,13 +190,43 @@ public sealed class IngestionStack : Stack
         }
 
         foreach (var (source, dlq) in storage.LandingDeadLetterQueues)
-            Alarm($"{StorageStack.Pascal(source)}LandingDlqDepth", DlqDepth(dlq), 0, $"{source} landing events failed {StorageStack.MaxReceiveCount} times and wait in the DLQ");
+            Alarm($"{StorageStack.Pascal(source)}LandingDlqDepth", DlqDepth(dlq), 0, $"{source} landing events failed {Topology.MaxReceiveCount} times and wait in the DLQ");
         Alarm("RefreshDlqDepth", DlqDepth(storage.RefreshDeadLetterQueue), 0, "refresh messages failed and wait in the DLQ: some partition is stale");
+        foreach (var (source, queue) in storage.LandingQueues)
+            Alarm($"{StorageStack.Pascal(source)}LandingQueueAge", OldestMessageAge(queue), LandingQueueAgeAlarmSeconds,
+                $"{source} landing events wait too long: ingest is failing (batch item failures), throttled or behind");
+        Alarm("RefreshQueueAge", OldestMessageAge(storage.RefreshQueue), RefreshQueueAgeAlarmSeconds,
+            "refresh work waits too long: refine is failing (batch item failures), throttled or behind");
         foreach (var fn in ingest.Values.Append(RefineFunction))
-            Alarm($"{fn.Node.Id}Errors", fn.MetricErrors(new MetricOptions { Period = Duration.Minutes(5), Statistic = "Sum" }), 0, $"{fn.Node.Id} function errors");
-        Alarm("RefreshQueueAge",
-            storage.RefreshQueue.MetricApproximateAgeOfOldestMessage(new MetricOptions { Period = Duration.Minutes(5), Statistic = "Maximum" }),
-            RefreshQueueAgeAlarmSeconds, "refresh work waits too long: refine is failing or throttled");
+            Alarm($"{fn.Node.Id}Errors", fn.MetricErrors(new MetricOptions { Period = Duration.Minutes(5), Statistic = "Sum" }), 0, $"{fn.Node.Id} function errors (timeouts, crashes; batch item failures are not counted here)");
+    }
+
+    /// <summary>
+    /// The event source mapping of a queue, with the role statements it needs written out (instead of
+    /// <c>SqsEventSource</c>'s grant, which adds <c>sqs:GetQueueUrl</c> and <c>sqs:ChangeMessageVisibility</c> that
+    /// Lambda's poller does not call). Partial batch responses are on: a failed message is reported in
+    /// <c>batchItemFailures</c> and retried alone.
+    /// </summary>
+    private void Consume(Function fn, Role role, IQueue queue, int batchSize, int maxConcurrency)
+    {
+        // The execution role permissions an SQS event source mapping needs:
+        // https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html (ReceiveMessage, DeleteMessage, GetQueueAttributes).
+        role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "ConsumeOwnQueue",
+            Actions = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            Resources = [queue.QueueArn],
+        }));
+        var mapping = new EventSourceMapping(this, $"{fn.Node.Id}Mapping", new EventSourceMappingProps
+        {
+            Target = fn,
+            EventSourceArn = queue.QueueArn,
+            BatchSize = batchSize,
+            MaxConcurrency = maxConcurrency,
+            ReportBatchItemFailures = true,
+        });
+        // Lambda checks the role's queue permissions when the mapping is created.
+        mapping.Node.AddDependency(role);
     }
 
     /// <summary>The staged table prefix of a landing source, from the domain schema (e.g. <c>staged/customer/</c>).</summary>
@@ -205,78 +236,58 @@ public sealed class IngestionStack : Stack
     private static Metric DlqDepth(IQueue dlq) =>
         dlq.MetricApproximateNumberOfMessagesVisible(new MetricOptions { Period = Duration.Minutes(1), Statistic = "Maximum" });
 
+    private static Metric OldestMessageAge(IQueue queue) =>
+        queue.MetricApproximateAgeOfOldestMessage(new MetricOptions { Period = Duration.Minutes(5), Statistic = "Maximum" });
+
+    /// <summary>The DynamoDB actions the index adapters call (ListLedger/ListOutcomes scan); the table has no indexes.</summary>
+    public static readonly IReadOnlyList<string> IndexActions =
+    [
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+        "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:Query", "dynamodb:Scan",
+    ];
+
     private static PolicyStatement IndexReadWrite(StorageStack storage) => new(new PolicyStatementProps
     {
         Sid = "IndexReadWrite",
-        // Transactions are authorised through the item actions they contain; the table has no indexes.
-        Actions =
-        [
-            "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
-            "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-            "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
-        ],
+        Actions = [.. IndexActions],
         Resources = [storage.IndexTable.TableArn],
     });
 
+    // sqs:SendMessage also authorises SendMessageBatch; IAM has no separate batch action
+    // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-batch-api.html).
     private static PolicyStatement SendRefresh(IQueue refresh) => new(new PolicyStatementProps
     {
         Sid = "SendRefreshWork",
-        Actions = ["sqs:SendMessage", "sqs:GetQueueAttributes"],
+        Actions = ["sqs:SendMessage"],
         Resources = [refresh.QueueArn],
     });
-
-    private static PolicyStatement GlueCatalog(StediConfig config)
-    {
-        var prefix = $"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}";
-        var resources = new List<string>
-        {
-            // Glue authorises table and partition actions on the catalog, the database and the table ARN together.
-            $"{prefix}:catalog",
-            $"{prefix}:database/{config.GlueDatabaseName}",
-        };
-        resources.AddRange(Tables.Published(config.Profile).Select(t => $"{prefix}:table/{config.GlueDatabaseName}/{t.Name}"));
-        return new PolicyStatement(new PolicyStatementProps
-        {
-            Sid = "RegisterPublishedTablesAndPartitions",
-            Actions =
-            [
-                "glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable",
-                "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition",
-                "glue:CreatePartition", "glue:BatchCreatePartition", "glue:UpdatePartition",
-            ],
-            Resources = resources.ToArray(),
-        });
-    }
 
     /// <summary>Object and bucket ARNs of the lake, narrowed to prefixes.</summary>
     private sealed class LakeArns(string bucketArn)
     {
         private string[] Objects(string[] prefixes) => prefixes.Select(p => $"{bucketArn}/{p}*").ToArray();
 
-        public PolicyStatement ReadObjects(string sid, params string[] prefixes) => new(new PolicyStatementProps
+        public PolicyStatement Read(string sid, string[] actions, params string[] prefixes) => new(new PolicyStatementProps
         {
             Sid = sid,
-            Actions = ["s3:GetObject", "s3:GetObjectVersion"],
+            Actions = actions,
             Resources = Objects(prefixes),
         });
 
-        public PolicyStatement WriteObjects(string sid, params string[] prefixes) => new(new PolicyStatementProps
+        // PutObject also authorises CreateMultipartUpload, UploadPart and CompleteMultipartUpload; the adapter aborts
+        // a failed multipart upload (AbortMultipartUpload has its own action).
+        public PolicyStatement Write(string sid, params string[] prefixes) => new(new PolicyStatementProps
         {
             Sid = sid,
-            Actions = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            Actions = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
             Resources = Objects(prefixes),
         });
 
-        // ListBucket is a bucket-level action; the s3:prefix condition narrows it to the given prefixes.
-        public PolicyStatement List(string sid, params string[] prefixes) => new(new PolicyStatementProps
+        public PolicyStatement ListBucket() => new(new PolicyStatementProps
         {
-            Sid = sid,
+            Sid = "ListLakeBucket",
             Actions = ["s3:ListBucket"],
             Resources = [bucketArn],
-            Conditions = new Dictionary<string, object>
-            {
-                ["StringLike"] = new Dictionary<string, object> { ["s3:prefix"] = prefixes.Select(p => $"{p}*").ToArray() },
-            },
         });
     }
 }

@@ -3,8 +3,8 @@ using Amazon.CDK;
 namespace Stedi.Cdk;
 
 /// <summary>The three stacks of one stage.</summary>
-/// <param name="Storage">Buckets, queues, index table.</param>
-/// <param name="Catalog">Glue database and tables, Athena workgroup and named queries.</param>
+/// <param name="Storage">Buckets, lake key, queues, index table, customer-key secret, break-glass role.</param>
+/// <param name="Catalog">Glue database and tables (partition projection), Athena workgroup, named queries, reader policy.</param>
 /// <param name="Ingestion">Functions, event source mappings, IAM, alarms.</param>
 public sealed record StediStacks(StorageStack Storage, CatalogStack Catalog, IngestionStack Ingestion);
 
@@ -41,12 +41,12 @@ public static class StediApp
 
         var storage = new StorageStack(app, $"{prefix}-Storage", config, new StackProps
         {
-            Description = "STEDI lakehouse: lake bucket, landing and refresh queues, index table",
+            Description = "STEDI lakehouse: lake bucket and key, landing and refresh queues, index table, customer-key secret",
             Tags = tags,
         });
-        var catalog = new CatalogStack(app, $"{prefix}-Catalog", config, storage.LakeBucket.BucketName, storage.AccessLogBucket, new StackProps
+        var catalog = new CatalogStack(app, $"{prefix}-Catalog", config, storage, new StackProps
         {
-            Description = "STEDI lakehouse: Glue tables from the domain schema, Athena workgroup and named queries",
+            Description = "STEDI lakehouse: Glue tables from the domain schema with partition projection, Athena workgroup, named queries, reader policy",
             Tags = tags,
         });
         var ingestion = new IngestionStack(app, $"{prefix}-Ingestion", config, storage, FunctionsCode.Create(config, repoRoot), new StackProps
@@ -54,8 +54,6 @@ public static class StediApp
             Description = "STEDI lakehouse: ingest and refine functions, event source mappings, alarms",
             Tags = tags,
         });
-        // Refine registers partitions in tables the catalog stack creates.
-        ingestion.AddDependency(catalog);
         return new StediStacks(storage, catalog, ingestion);
     }
 }

@@ -3,6 +3,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using Stedi.Lakehouse.Local;
 using Stedi.Lakehouse.Logging;
 using Stedi.Lakehouse.Schema;
 
@@ -116,8 +117,7 @@ internal static class LakeFolder
     {
         if (!Directory.Exists(lake)) return;
         var entries = Directory.EnumerateFileSystemEntries(lake).Select(Path.GetFileName).ToList();
-        var known = new HashSet<string?> { "stedi-lake", "lake-index.sqlite", "lake-index.sqlite-wal", "lake-index.sqlite-shm", "lake-secret", "lake.json", "catalog", "pipeline.log",
-            "index.sqlite", "index.sqlite-wal", "index.sqlite-shm" };
+        var known = new HashSet<string?>(LocalLake.EntryNames) { "pipeline.log" };
         if (entries.Any(e => !known.Contains(e)))
             throw new InvalidOperationException($"{lake} holds files that are not a stedi lake; refusing to clear it (pass another --lake, or --keep)");
         Directory.Delete(lake, recursive: true);

@@ -1,3 +1,4 @@
+using Stedi.Deployment;
 using Stedi.Lakehouse;
 using Stedi.Lakehouse.Aws;
 using Stedi.Lakehouse.Reading;
@@ -29,22 +30,22 @@ public sealed record FunctionEnvironment(AwsLakeConfig Lake, LakeOptions Options
             if (string.IsNullOrWhiteSpace(v)) { errors.Add($"{name} is not set"); return ""; }
             return v;
         }
-        var bucket = Required("STEDI_LAKE_BUCKET");
-        var table = Required("STEDI_INDEX_TABLE");
-        var queue = Required("STEDI_REFRESH_QUEUE_URL");
-        var db = Required("STEDI_GLUE_DATABASE");
+        var bucket = Required(Topology.Env.LakeBucket);
+        var table = Required(Topology.Env.IndexTable);
+        var queue = Required(Topology.Env.RefreshQueueUrl);
+        var db = Required(Topology.Env.GlueDatabase);
         var profile = ConsentProfile.Strict;
-        var p = get("STEDI_PROFILE");
+        var p = get(Topology.Env.Profile);
         if (!string.IsNullOrEmpty(p) && !Enum.TryParse(p, true, out profile)) errors.Add($"STEDI_PROFILE must be strict or rubric, not '{p}'");
         LandingSource? source = null;
-        var s = get("STEDI_SOURCE");
+        var s = get(Topology.Env.Source);
         if (!string.IsNullOrEmpty(s))
         {
             source = LandingSource.All.FirstOrDefault(x => x.Name == s);
             if (source is null) errors.Add($"STEDI_SOURCE must be customer, accelerometer or step_trainer, not '{s}'");
         }
         var max = long.MaxValue;
-        var m = get("STEDI_MAX_OBJECT_BYTES");
+        var m = get(Topology.Env.MaxObjectBytes);
         if (!string.IsNullOrEmpty(m) && (!long.TryParse(m, out max) || max <= 0)) errors.Add($"STEDI_MAX_OBJECT_BYTES must be a positive number of bytes, not '{m}'");
         if (errors.Count > 0) throw new InvalidOperationException("function configuration is invalid: " + string.Join("; ", errors));
         var region = get("AWS_REGION") ?? "us-east-1";

@@ -20,6 +20,16 @@ public sealed class LocalLake : IDisposable
     /// <summary>File name of the index database (<see cref="LakeIndex"/>) under the lake root.</summary>
     public const string IndexFileName = "lake-index.sqlite";
 
+    /// <summary>
+    /// Names of the entries a lake root holds (folders, database files with their WAL and shared-memory files, the
+    /// secret): what a tool may recognise as a lake before clearing it.
+    /// </summary>
+    public static IReadOnlyCollection<string> EntryNames { get; } =
+    [
+        BucketName, "catalog", LakeSecret.FileName,
+        IndexFileName, IndexFileName + "-wal", IndexFileName + "-shm",
+    ];
+
     private readonly LocalIndex _lakeIndex;
 
     /// <summary>

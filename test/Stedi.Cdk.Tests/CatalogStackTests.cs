@@ -40,6 +40,64 @@ public sealed class CatalogStackTests(SynthFixture synth)
         }
     }
 
+    [Theory, MemberData(nameof(Profiles))]
+    public void Every_table_resolves_its_partitions_by_Athena_partition_projection(ConsentProfile profile)
+    {
+        var tables = synth.For(profile).Catalog.Resources("AWS::Glue::Table").Select(t => t.Props.GetProperty("TableInput")).ToList();
+        var byKey = new Dictionary<string, int>();
+        foreach (var schema in Tables.Published(profile))
+        {
+            var input = Assert.Single(tables, t => t.GetProperty("Name").GetString() == schema.Name);
+            var p = input.GetProperty("Parameters");
+            string P(string name) => TemplateJson.Render(p.GetProperty(name));
+            var key = schema.PartitionKey;
+            byKey[key] = byKey.GetValueOrDefault(key) + 1;
+            Assert.Equal("true", P("projection.enabled"));
+            var template = P("storage.location.template");
+            Assert.StartsWith("s3://", template);
+            Assert.EndsWith($"/{schema.Prefix}{key}=${{{key}}}/", template);
+            // the template and the table location name the same bucket
+            Assert.Equal(TemplateJson.Render(input.GetProperty("StorageDescriptor").GetProperty("Location")), template[..template.IndexOf($"{key}=", StringComparison.Ordinal)]);
+            if (key == Tables.ReadingHour)
+            {
+                Assert.Equal("date", P($"projection.{key}.type"));
+                Assert.Equal("yyyy-MM-dd-HH", P($"projection.{key}.format"));
+                Assert.Equal("2015-01-01-00,NOW", P($"projection.{key}.range"));
+                Assert.Equal("1", P($"projection.{key}.interval"));
+                Assert.Equal("HOURS", P($"projection.{key}.interval.unit"));
+                // the format is the one the engine names hours with
+                Assert.Equal(Stedi.Lakehouse.Partitioning.ReadingHour(1_655_564_444_103), DateTimeOffset.FromUnixTimeMilliseconds(1_655_564_444_103).UtcDateTime.ToString(P($"projection.{key}.format"), System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                Assert.Equal(Tables.EmailBucket, key);
+                Assert.Equal("integer", P($"projection.{key}.type"));
+                Assert.Equal("0,15", P($"projection.{key}.range"));
+                Assert.Equal("2", P($"projection.{key}.digits"));
+                Assert.Equal(16, Stedi.Lakehouse.Partitioning.EmailBuckets);
+                Assert.Equal(2, Stedi.Lakehouse.Partitioning.EmailBucket("someone@example.com").Length);
+            }
+        }
+        Assert.Equal(3, byKey[Tables.ReadingHour]);
+        Assert.Equal(2, byKey[Tables.EmailBucket]);
+    }
+
+    [Fact]
+    public void Athena_reader_policy_reads_only_the_published_zones_the_catalog_and_the_workgroup()
+    {
+        var statements = IamWalker.Statements(synth.Strict.TemplateJson).Where(s => s.Owner.StartsWith("AthenaReader")).ToList();
+        Assert.All(statements, s => Assert.Equal("Allow", s.Effect));
+        var objects = statements.Where(s => s.Actions.Contains("s3:GetObject")).SelectMany(s => s.Resources).ToList();
+        Assert.Contains(objects, r => r.EndsWith("/trusted/*"));
+        Assert.Contains(objects, r => r.EndsWith("/curated/*"));
+        Assert.DoesNotContain(objects, r => r.Contains("/staged/") || r.Contains("/quarantine/") || r.Contains("/landing/") || r.Contains("/manifests/"));
+        var glue = statements.Where(s => s.Actions.Any(a => a.StartsWith("glue:"))).SelectMany(s => s.Actions).Order();
+        Assert.Equal(["glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables"], glue);
+        var athena = Assert.Single(statements, s => s.Actions.Any(a => a.StartsWith("athena:")));
+        Assert.EndsWith(":workgroup/stedi-dev", Assert.Single(athena.Resources));
+        Assert.Contains("athena:StartQueryExecution", athena.Actions);
+    }
+
     [Fact]
     public void Strict_machine_learning_curated_has_no_email_column_and_rubric_keeps_user()
     {

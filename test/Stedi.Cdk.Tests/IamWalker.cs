@@ -6,7 +6,8 @@ namespace Stedi.Cdk.Tests;
 /// <summary>One IAM policy statement found in a template, with intrinsic functions rendered as text.</summary>
 public sealed record PolicyStatementInfo(
     string Template, string PolicyId, string Owner, string Effect,
-    IReadOnlyList<string> Actions, IReadOnlyList<string> Resources, bool HasNotAction, bool HasNotResource);
+    IReadOnlyList<string> Actions, IReadOnlyList<string> Resources, bool HasNotAction, bool HasNotResource,
+    JsonElement? Condition = null);
 
 /// <summary>
 /// Walks every identity and resource policy of a set of CloudFormation templates and judges each Allow statement
@@ -36,6 +37,7 @@ public static partial class IamWalker
         ["AWS::SQS::QueuePolicy"] = "PolicyDocument",
         ["AWS::S3::BucketPolicy"] = "PolicyDocument",
         ["AWS::SNS::TopicPolicy"] = "PolicyDocument",
+        ["AWS::SecretsManager::ResourcePolicy"] = "ResourcePolicy",
     };
 
     /// <summary>Every statement of every policy in <paramref name="templates"/> (template file name to JSON).</summary>
@@ -62,7 +64,8 @@ public static partial class IamWalker
                             s.TryGetProperty("Action", out var a) ? TemplateJson.AsArray(a).Select(TemplateJson.Render).ToList() : [],
                             s.TryGetProperty("Resource", out var r) ? TemplateJson.AsArray(r).Select(TemplateJson.Render).ToList() : [],
                             s.TryGetProperty("NotAction", out _),
-                            s.TryGetProperty("NotResource", out _));
+                            s.TryGetProperty("NotResource", out _),
+                            s.TryGetProperty("Condition", out var c) ? c : null);
             }
         }
     }

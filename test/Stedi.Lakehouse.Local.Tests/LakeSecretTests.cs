@@ -64,4 +64,22 @@ public sealed class LakeSecretTests : IDisposable
 
         Assert.Throws<InvalidDataException>(() => new LocalLake(Lake()));
     }
+
+    [Fact]
+    public async Task A_lake_root_holds_only_the_entries_LocalLake_names_so_tools_recognise_it_as_a_lake()
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        using (var lake = new LocalLake(Lake()))
+        {
+            await lake.Store.PutAsync("customer/landing/a.json", new MemoryStream("{}"u8.ToArray()), "application/json");
+            await lake.Index.Refine.PutOutcomeAsync(new("t", "p", 1, "h", null));
+            lake.WorkJournal.Save([(new Stedi.Lakehouse.Ports.RefreshWork("t", "p"), WorkState.Queued)]);
+            seen.UnionWith(Directory.EnumerateFileSystemEntries(lake.Root).Select(e => Path.GetFileName(e)!));
+        }
+        seen.UnionWith(Directory.EnumerateFileSystemEntries(Lake()).Select(e => Path.GetFileName(e)!));
+
+        Assert.Subset(LocalLake.EntryNames.ToHashSet(StringComparer.Ordinal), seen);
+        Assert.Contains(LocalLake.IndexFileName, seen);
+        Assert.Contains(LakeSecret.FileName, seen);
+    }
 }

@@ -6,6 +6,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using Amazon.SQS;
 using Amazon.SQS.Model;
+using Stedi.Deployment;
 using Stedi.Functions;
 using Stedi.Lakehouse.Aws;
 using Stedi.Lakehouse.Ingest;
@@ -23,16 +24,16 @@ namespace Stedi.Twin.Emulation;
 /// <param name="Name">Prefix of every resource name (bucket, queues, table; the Glue database uses it with
 /// <c>_</c> for <c>-</c>). Unique per deployment so that many share one moto.</param>
 /// <param name="Profile">Semantic profile of the functions (<c>STEDI_PROFILE</c>).</param>
-/// <param name="MaxReceives">Redrive policy <c>maxReceiveCount</c> of every queue (the stack uses 5).</param>
-/// <param name="MaxObjectBytes">The functions' <c>STEDI_MAX_OBJECT_BYTES</c>, or null for no limit.</param>
-/// <param name="IngestBatchSize">Batch size of the landing queue mappings (the stack uses 1).</param>
-/// <param name="RefineBatchSize">Batch size of the refresh queue mapping (the stack uses 10).</param>
+/// <param name="MaxReceives">Redrive policy <c>maxReceiveCount</c> of every queue (default: the stack's, <see cref="Topology.MaxReceiveCount"/>).</param>
+/// <param name="MaxObjectBytes">The functions' <c>STEDI_MAX_OBJECT_BYTES</c> (default: the stack's, <see cref="Topology.MaxObjectBytes"/>), or null for no limit.</param>
+/// <param name="IngestBatchSize">Batch size of the landing queue mappings (default: the stack's, <see cref="Topology.IngestBatchSize"/>).</param>
+/// <param name="RefineBatchSize">Batch size of the refresh queue mapping (default: the stack's, <see cref="Topology.RefineBatchSize"/>).</param>
 /// <param name="RefineConcurrency">Concurrent pollers of the refresh queue (FIFO keeps one partition at a time).</param>
 /// <param name="RetryDelaySeconds">How soon a failed message is received again (see <see cref="EventSourceMappingOptions"/>).</param>
 /// <param name="Region">Region.</param>
 public sealed record EmulationSettings(
-    string Name, ConsentProfile Profile = ConsentProfile.Strict, int MaxReceives = 5, long? MaxObjectBytes = null,
-    int IngestBatchSize = 1, int RefineBatchSize = 10, int RefineConcurrency = 2, int RetryDelaySeconds = 1, string Region = "us-east-1")
+    string Name, ConsentProfile Profile = ConsentProfile.Strict, int MaxReceives = Topology.MaxReceiveCount, long? MaxObjectBytes = Topology.MaxObjectBytes,
+    int IngestBatchSize = Topology.IngestBatchSize, int RefineBatchSize = Topology.RefineBatchSize, int RefineConcurrency = 2, int RetryDelaySeconds = 1, string Region = "us-east-1")
 {
     /// <summary>A fresh resource-name prefix, <c>stedi-emu-&lt;8 hex&gt;</c>.</summary>
     public static string NewName() => "stedi-emu-" + Guid.NewGuid().ToString("N")[..8];
@@ -153,7 +154,7 @@ public sealed class EmulatedDeployment : IDisposable
                 var dlqArn = await ArnAsync(sqs, dlq.QueueUrl, ct);
                 var attrs = new Dictionary<string, string>(common)
                 {
-                    ["VisibilityTimeout"] = "1800",
+                    ["VisibilityTimeout"] = (fifo ? Topology.RefreshVisibilityTimeoutSeconds : Topology.LandingVisibilityTimeoutSeconds).ToString(CultureInfo.InvariantCulture),
                     ["RedrivePolicy"] = $"{{\"deadLetterTargetArn\":\"{dlqArn}\",\"maxReceiveCount\":{settings.MaxReceives.ToString(CultureInfo.InvariantCulture)}}}",
                 };
                 var q = await sqs.CreateQueueAsync(new CreateQueueRequest { QueueName = name + suffix, Attributes = attrs }, ct);
@@ -190,15 +191,15 @@ public sealed class EmulatedDeployment : IDisposable
 
             var environment = new Dictionary<string, string>(StringComparer.Ordinal)
             {
-                ["STEDI_LAKE_BUCKET"] = bucket,
-                ["STEDI_INDEX_TABLE"] = table,
-                ["STEDI_REFRESH_QUEUE_URL"] = refresh.Url,
-                ["STEDI_GLUE_DATABASE"] = database,
-                ["STEDI_PROFILE"] = settings.Profile.ToString().ToLowerInvariant(),
+                [Topology.Env.LakeBucket] = bucket,
+                [Topology.Env.IndexTable] = table,
+                [Topology.Env.RefreshQueueUrl] = refresh.Url,
+                [Topology.Env.GlueDatabase] = database,
+                [Topology.Env.Profile] = settings.Profile.ToString().ToLowerInvariant(),
                 ["AWS_REGION"] = settings.Region,
                 ["STEDI_ENDPOINT_URL"] = endpoint,
             };
-            if (settings.MaxObjectBytes is { } max) environment["STEDI_MAX_OBJECT_BYTES"] = max.ToString(CultureInfo.InvariantCulture);
+            if (settings.MaxObjectBytes is { } max) environment[Topology.Env.MaxObjectBytes] = max.ToString(CultureInfo.InvariantCulture);
             var function = FunctionEnvironment.FromEnvironment(k => environment.GetValueOrDefault(k));
             var lake = AwsLake.Create(function.Lake, AwsLake.EmulatorCredentials);
             var deployment = new EmulatedDeployment(settings, endpoint, environment, function, lake, landing, refresh, log ?? NullLakeLog.Instance);

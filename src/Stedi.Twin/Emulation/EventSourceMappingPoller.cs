@@ -3,12 +3,14 @@ using System.Text;
 using System.Text.Json;
 using Amazon.SQS;
 using Amazon.SQS.Model;
+using Stedi.Deployment;
 using Stedi.Functions;
 
 namespace Stedi.Twin.Emulation;
 
 /// <summary>How an emulated event source mapping polls its queue.</summary>
-/// <param name="BatchSize">Messages per invocation (1-10; the CDK stack uses 1 for ingest, 10 for refine).</param>
+/// <param name="BatchSize">Messages per invocation (1 to <see cref="Topology.SqsMaxBatchEntries"/>; the stack uses
+/// <see cref="Topology.IngestBatchSize"/> for ingest and <see cref="Topology.RefineBatchSize"/> for refine).</param>
 /// <param name="VisibilityTimeoutSeconds">Visibility timeout of a received batch while the handler runs (the function's
 /// timeout plays this role in Lambda). Long enough that a slow but healthy handler is never redelivered mid-run.</param>
 /// <param name="RetryDelaySeconds">How long a failed message stays invisible before it is received again. In AWS this
@@ -16,14 +18,14 @@ namespace Stedi.Twin.Emulation;
 /// happens in seconds.</param>
 /// <param name="WaitTimeSeconds">ReceiveMessage long-poll wait, 0 or 1 s.</param>
 public sealed record EventSourceMappingOptions(
-    int BatchSize = 10, int VisibilityTimeoutSeconds = 120, int RetryDelaySeconds = 1, int WaitTimeSeconds = 0)
+    int BatchSize = Topology.SqsMaxBatchEntries, int VisibilityTimeoutSeconds = 120, int RetryDelaySeconds = 1, int WaitTimeSeconds = 0)
 {
     /// <summary>Checks the ranges.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
     public void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(BatchSize, 10);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(BatchSize, Topology.SqsMaxBatchEntries);
         ArgumentOutOfRangeException.ThrowIfLessThan(VisibilityTimeoutSeconds, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(RetryDelaySeconds, 0);
         ArgumentOutOfRangeException.ThrowIfLessThan(WaitTimeSeconds, 0);
@@ -125,7 +127,7 @@ public sealed class EventSourceMappingPoller
         var succeeded = messages.Where(m => !failedIds.Contains(m.MessageId)).ToList();
         var failed = messages.Where(m => failedIds.Contains(m.MessageId)).ToList();
 
-        foreach (var chunk in succeeded.Chunk(10))
+        foreach (var chunk in succeeded.Chunk(Topology.SqsMaxBatchEntries))
         {
             var d = await _sqs.DeleteMessageBatchAsync(new DeleteMessageBatchRequest
             {
@@ -137,7 +139,7 @@ public sealed class EventSourceMappingPoller
         }
         if (failed.Count > 0 && Options.RetryDelaySeconds < Options.VisibilityTimeoutSeconds)
         {
-            foreach (var chunk in failed.Chunk(10))
+            foreach (var chunk in failed.Chunk(Topology.SqsMaxBatchEntries))
                 await _sqs.ChangeMessageVisibilityBatchAsync(new ChangeMessageVisibilityBatchRequest
                 {
                     QueueUrl = QueueUrl,
