@@ -36,8 +36,10 @@ public static class ParquetTable
     internal static ParquetOptions WriteOptions(TableSchema table, ParquetSchema schema)
     {
         var options = new ParquetOptions { CompressionMethod = CompressionMethod.Snappy, DictionaryEncodingThreshold = 0.8 };
-        foreach (var f in schema.GetDataFields())
-            if (f.ClrType == typeof(string)) options.ColumnEncodingHints[f.Path.ToString()] = EncodingHint.Dictionary;
+        var fields = schema.GetDataFields();
+        // (Parquet.Net 6 reports string fields as ReadOnlyMemory<char>, so the table's own types decide.)
+        for (var i = 0; i < fields.Length; i++)
+            if (table.Columns[i].Type == ColumnType.String) options.ColumnEncodingHints[fields[i].Path.ToString()] = EncodingHint.Dictionary;
         return options;
     }
 
@@ -237,7 +239,7 @@ public sealed class ParquetTableWriter : IAsyncDisposable
                             {
                                 var code = sv.CodeAt(span[i]);
                                 if (code < 0 && !col.Nullable) throw NullIn(col);
-                                values[i] = code < 0 ? null : sv.Pool[code].AsMemory();
+                                values[i] = code < 0 ? (ReadOnlyMemory<char>?)null : sv.Pool[code].AsMemory();
                             }
                             await rg.WriteAsync<ReadOnlyMemory<char>>(field, values.AsMemory(0, n), null, null, ct);
                         }
