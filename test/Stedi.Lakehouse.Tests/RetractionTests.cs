@@ -18,7 +18,7 @@ public sealed class RetractionTests
         File.WriteAllLines(path, lines);
     }
 
-    private static string Customer(string email, string serial, long lastUpdate = 1) =>
+    private static string Customer(string email, string serial, long lastUpdate = Consent) =>
         $"{{\"email\":\"{email}\",\"serialNumber\":\"{serial}\",\"lastUpdateDate\":{lastUpdate},\"shareWithResearchAsOfDate\":{Consent}}}";
 
     private static (string First, string Replacement) Landing(TempFolder temp)
