@@ -41,8 +41,11 @@ public sealed class LocalPipeline : IDisposable
     /// <param name="parallelism">Concurrent ingests and concurrent partition recomputes (at least 1).</param>
     /// <param name="queueShuffle">Random order for ready refresh work (tests), or null for FIFO.</param>
     /// <param name="log">Structured log (null: none).</param>
+    /// <exception cref="LakeProfileMismatchException">The lake was built with another profile (its <c>lake.json</c>).</exception>
     public LocalPipeline(string lakeRoot, ConsentProfile profile, int parallelism = 2, Random? queueShuffle = null, ILakeLog? log = null)
     {
+        // A new lake records the profile it is built with; an existing one refuses another (tables would mix the two rule sets).
+        LakeMetadata.Ensure(lakeRoot, profile);
         _options = new LakeOptions { Profile = profile };
         Log = log ?? NullLakeLog.Instance;
         Lake = new LocalLake(lakeRoot);
