@@ -97,11 +97,14 @@ internal static class LakeProfiles
             if (recorded is not null && recorded.ConsentProfile != profile)
                 throw new UsageException(
                     $"lake {lake} was built with profile {recorded.Profile} (see {LakeMetadata.PathIn(lake)}); {requestedBy} would mix the two profiles' " +
-                    $"rules in its tables. Leave out the profile to use {recorded.Profile}, or {otherLakeHint}");
+                    $"rules in its tables. {LeaveOut(requestedBy)} to use {recorded.Profile}, or {otherLakeHint}");
         }
         try { LakeMetadata.Ensure(lake, profile, $"stedi {StediVersion.Value}"); }
-        catch (LakeProfileMismatchException e) { throw new UsageException(e.Message + $"; leave out the profile, or {otherLakeHint}"); }
+        catch (LakeProfileMismatchException e) { throw new UsageException(e.Message + $". {LeaveOut(requestedBy)} to use the lake's profile, or {otherLakeHint}"); }
         catch (InvalidDataException e) { throw new UsageException(e.Message); }
         return profile;
     }
+
+    private static string LeaveOut(string requestedBy) =>
+        requestedBy.StartsWith("STEDI_PROFILE", StringComparison.Ordinal) ? "Unset STEDI_PROFILE" : "Leave out --profile";
 }

@@ -73,7 +73,7 @@ public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
     /// <inheritdoc />
     public override async Task<int> ExecuteAsync(CommandContext context, InvokeSettings s, CancellationToken ct)
     {
-        var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        var err = Stderr.Console;
         var json = await File.ReadAllTextAsync(s.Event, ct);
         string function;
         try { function = s.Function ?? EventShape.InferFunction(json); }

@@ -36,6 +36,8 @@ app.Configure(c =>
         .WithExample("report").WithExample("report", "--format", "csv").WithExample("report", "--html", "report.html");
     CliExtensions.Configure(c);
 });
+// Spectre.Console.Cli reads a lone "-" as an option without a name; stedi query - means "the SQL is on standard input".
+args = args.Select(a => a == "-" ? QuerySettings.StandardInput : a).ToArray();
 if (args.Length == 0)
 {
     // No command is a usage error; say what there is.

@@ -14,6 +14,9 @@ public sealed class QuerySettings : LakeSettings
     /// <summary>Default row cap of the table and markdown formats (as DuckDB's CLI).</summary>
     public const int DefaultMaxRows = 40;
 
+    /// <summary>What a lone <c>-</c> on the command line becomes before parsing (the parser reads <c>-</c> as an option).</summary>
+    internal const string StandardInput = "\u0001standard-input";
+
     /// <summary>SQL.</summary>
     [CommandArgument(0, "[SQL]")]
     [Description("SQL over customer_trusted, accelerometer_trusted, customer_curated, step_trainer_trusted, machine_learning_curated " +
@@ -86,7 +89,7 @@ public sealed class QueryCommand : Command<QuerySettings>
     {
         string sql;
         if (s.File is not null) sql = System.IO.File.ReadAllText(s.File);
-        else if (s.Sql == "-" || (s.Sql is null && Console.IsInputRedirected)) sql = Console.In.ReadToEnd();
+        else if (s.Sql == QuerySettings.StandardInput || (s.Sql is null && Console.IsInputRedirected)) sql = Console.In.ReadToEnd();
         else if (s.Sql is null)
             throw new UsageException("no SQL: pass it as an argument (stedi query \"SELECT …\"), with -f FILE, or on standard input (stedi query - < FILE)");
         else sql = s.Sql;
