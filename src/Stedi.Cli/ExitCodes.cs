@@ -1,5 +1,6 @@
 using System.Reflection;
 using Spectre.Console;
+using Spectre.Console.Cli;
 using Stedi.Lakehouse.Local;
 using Stedi.Lakehouse.Schema;
 
@@ -107,4 +108,17 @@ internal static class LakeProfiles
 
     private static string LeaveOut(string requestedBy) =>
         requestedBy.StartsWith("STEDI_PROFILE", StringComparison.Ordinal) ? "Unset STEDI_PROFILE" : "Leave out --profile";
+}
+
+/// <summary>
+/// Redirected, a command's tables and summary lines keep their lines (Spectre.Console would wrap them at 80 columns).
+/// Runs before a command only, so <c>--help</c> piped to a pager still wraps at 80.
+/// </summary>
+internal sealed class RedirectedOutputInterceptor : ICommandInterceptor
+{
+    /// <inheritdoc />
+    public void Intercept(CommandContext context, CommandSettings settings)
+    {
+        if (System.Console.IsOutputRedirected) AnsiConsole.Profile.Width = Stderr.NoWrapWidth;
+    }
 }

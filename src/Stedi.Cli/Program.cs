@@ -3,9 +3,6 @@ using Spectre.Console.Cli;
 using Stedi.Cli;
 using Stedi.Lakehouse.Local;
 
-// Redirected, tables and summaries keep their lines (Spectre.Console would wrap them at 80 columns).
-if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Stderr.NoWrapWidth;
-
 var app = new CommandApp();
 app.Configure(c =>
 {
@@ -14,6 +11,7 @@ app.Configure(c =>
     c.UseStrictParsing(); // a mistyped option (--profle rubric) is an error, never silently the default
     c.CancellationExitCode(ExitCodes.Interrupted);
     c.SetExceptionHandler((e, _) => ExitCodeOf(e));
+    c.SetInterceptor(new RedirectedOutputInterceptor());
     c.AddCommand<RunCommand>("run")
         .WithDescription("Replay every landing file as an S3 ObjectCreated event through the ingest and refine code the Lambdas run, on a local lake. " +
                          "Starts a fresh lake (recording its profile) unless --keep.")
