@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 fast=0
 [ "${1:-}" = "--fast" ] && fast=1
 
-projects=(test/Stedi.Lakehouse.Local.Tests test/Stedi.Lakehouse.Tests test/Stedi.Cases.Tests test/Stedi.Lakehouse.Aws.Tests test/Stedi.Functions.Tests)
+projects=(test/Stedi.Lakehouse.Local.Tests test/Stedi.Lakehouse.Tests test/Stedi.Cases.Tests test/Stedi.Lakehouse.Aws.Tests test/Stedi.Functions.Tests test/Stedi.Cli.Tests)
 [ $fast -eq 0 ] && projects+=(test/Stedi.Cdk.Tests)
 
 moto_pid=""

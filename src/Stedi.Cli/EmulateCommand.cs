@@ -73,15 +73,15 @@ public sealed class EmulateCommand : AsyncCommand<EmulateSettings>
             try { moto = await MotoProcess.StartAsync(ct: ct); }
             catch (Exception e) when (e is InvalidOperationException or TimeoutException)
             {
-                AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
-                return 2;
+                throw new UsageException(e.Message);
             }
             endpoint = moto.Endpoint;
         }
         else
         {
             endpoint = s.Endpoint.TrimEnd('/');
-            await MotoProcess.WaitReadyAsync(endpoint, TimeSpan.FromSeconds(10), ct);
+            try { await MotoProcess.WaitReadyAsync(endpoint, TimeSpan.FromSeconds(10), ct); }
+            catch (TimeoutException) { throw new UsageException($"no moto answers at {endpoint} (start one: python3 -m moto.server -p 5000), or leave out --endpoint"); }
         }
         StreamWriter? logFile = s.Log is null ? null : new StreamWriter(s.Log, append: true);
         try
@@ -128,7 +128,7 @@ public sealed class EmulateCommand : AsyncCommand<EmulateSettings>
                 AnsiConsole.MarkupLine("the deployment stays in moto; to invoke its functions: [grey]" +
                     Markup.Escape(string.Join(" ", deployment.Environment.Select(kv => $"{kv.Key}={kv.Value}"))) + " stedi invoke --event FILE[/]");
             }
-            return summary.Failed > 0 || dead > 0 ? 1 : 0;
+            return summary.Failed > 0 || dead > 0 ? ExitCodes.DataProblem : ExitCodes.Ok;
         }
         finally
         {

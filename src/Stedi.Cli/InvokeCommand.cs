@@ -40,7 +40,7 @@ public sealed class InvokeSettings : CommandSettings
 
     /// <summary>Profile.</summary>
     [CommandOption("--profile <PROFILE>")]
-    [Description("strict or rubric (default: STEDI_PROFILE, else strict); must match the lake's earlier runs")]
+    [Description("strict or rubric (default: STEDI_PROFILE; on a local lake, else the profile the lake records, and a different one is refused)")]
     public string? Profile { get; init; }
 
     /// <summary>Function log file.</summary>
@@ -54,7 +54,7 @@ public sealed class InvokeSettings : CommandSettings
         if (string.IsNullOrEmpty(Event)) return ValidationResult.Error("--event FILE is required");
         if (!File.Exists(Event)) return ValidationResult.Error($"event file not found: {Event}");
         if (Function is not null and not ("ingest" or "refine")) return ValidationResult.Error($"--function must be ingest or refine, not '{Function}'");
-        if (Profile is not null && !Enum.TryParse<ConsentProfile>(Profile, true, out _)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
+        if (Profile is not null && !ProfileNames.IsValid(Profile)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
         if (Lake is not null && Endpoint is not null) return ValidationResult.Error("pass --lake or --endpoint, not both");
         return ValidationResult.Success();
     }
@@ -73,14 +73,13 @@ public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
     /// <inheritdoc />
     public override async Task<int> ExecuteAsync(CommandContext context, InvokeSettings s, CancellationToken ct)
     {
-        var err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        var err = Stderr.Console;
         var json = await File.ReadAllTextAsync(s.Event, ct);
         string function;
         try { function = s.Function ?? EventShape.InferFunction(json); }
         catch (JsonException e)
         {
-            err.MarkupLine($"[red]{Markup.Escape(s.Event)} is not JSON:[/] {Markup.Escape(e.Message)}");
-            return 2;
+            throw new UsageException($"{s.Event} is not JSON: {e.Message}");
         }
         await using var logFile = s.Log is null ? null : new StreamWriter(s.Log, append: true);
         ILakeLog log = new JsonLinesLakeLog(logFile ?? Console.Error);
@@ -94,26 +93,31 @@ public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
             var byStatus = response.Outcomes.GroupBy(o => o.Status).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}");
             err.MarkupLine(Markup.Escape($"{function} on {where}: {response.Outcomes.Count} record(s) ({string.Join(", ", byStatus)}); " +
                 $"batch item failures {response.BatchItemFailures.Count}; refresh work drained: {drained} recompute(s)"));
-            return response.BatchItemFailures.Count > 0 ? 1 : 0;
+            return response.BatchItemFailures.Count > 0 ? ExitCodes.DataProblem : ExitCodes.Ok;
         }
         catch (InvalidOperationException e) when (e.Message.StartsWith("function configuration is invalid", StringComparison.Ordinal))
         {
-            err.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
-            return 2;
+            throw new UsageException(e.Message);
         }
         catch (AggregateException e)
         {
             // A direct S3 invocation with failed objects: Lambda reports the function error (and retries the event).
             Console.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, string> { ["errorType"] = e.GetType().Name, ["errorMessage"] = e.Message }));
-            err.MarkupLine($"[red]{function} failed:[/] {Markup.Escape(e.Message)}");
-            return 1;
+            Stderr.Error($"{function} failed: {e.Message}");
+            return ExitCodes.DataProblem;
         }
     }
 
     private static async Task<(BatchResponse, long, string)> InvokeLocalAsync(InvokeSettings s, string function, string json, ILakeLog log, CancellationToken ct)
     {
         var lakeDir = s.Lake ?? "lake";
-        var profile = Enum.Parse<ConsentProfile>(s.Profile ?? Environment.GetEnvironmentVariable("STEDI_PROFILE") ?? "strict", true);
+        if (!Directory.Exists(lakeDir))
+            throw new UsageException($"no lake in {lakeDir}: run `stedi run` first, or pass --lake DIR (or --endpoint URL for moto or AWS)");
+        var env = Environment.GetEnvironmentVariable("STEDI_PROFILE");
+        var (requested, requestedBy) = s.Profile is not null ? (s.Profile, $"--profile {s.Profile}")
+            : !string.IsNullOrEmpty(env) ? (env, $"STEDI_PROFILE={env}") : (null, "");
+        var profile = LakeProfiles.ForWriting(lakeDir, requested, requestedBy,
+            $"pass --lake DIR for a lake built with {requested} (stedi run --profile {requested} --lake DIR makes one)");
         using var pipeline = new LocalPipeline(lakeDir, profile, Environment.ProcessorCount, log: log);
         var response = function == "refine"
             ? await new RefineFunction(pipeline.Refiner, log).HandleEventAsync(json, ct)

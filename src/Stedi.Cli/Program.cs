@@ -1,21 +1,67 @@
+using Spectre.Console;
 using Spectre.Console.Cli;
 using Stedi.Cli;
+using Stedi.Lakehouse.Local;
 
 var app = new CommandApp();
 app.Configure(c =>
 {
     c.SetApplicationName("stedi");
+    c.UseAssemblyInformationalVersion(); // stedi --version
     c.UseStrictParsing(); // a mistyped option (--profle rubric) is an error, never silently the default
+    c.CancellationExitCode(ExitCodes.Interrupted);
+    c.SetExceptionHandler((e, _) => ExitCodeOf(e));
+    c.SetInterceptor(new RedirectedOutputInterceptor());
     c.AddCommand<RunCommand>("run")
-        .WithDescription("Replay every landing file as an S3 ObjectCreated event through the ingest and refine code the Lambdas run, on a local lake.")
-        .WithExample("run").WithExample("run", "--profile", "rubric").WithExample("run", "--shuffle", "7", "--duplicate", "--parallelism", "4");
+        .WithDescription("Replay every landing file as an S3 ObjectCreated event through the ingest and refine code the Lambdas run, on a local lake. " +
+                         "Starts a fresh lake (recording its profile) unless --keep.")
+        .WithExample("run").WithExample("run", "--profile", "rubric").WithExample("run", "--shuffle", "7", "--duplicate", "--parallelism", "4")
+        .WithExample("run", "--keep", "--landing", "more-files");
     c.AddCommand<QueryCommand>("query")
-        .WithDescription("Run SQL over the lake's five tables with DuckDB, as in the Athena console.")
-        .WithExample("query", "--format", "csv", "\"SELECT count(*) FROM machine_learning_curated\"");
+        .WithDescription("Run SQL over the lake with DuckDB, as in the Athena console: the five tables and a quarantine view. " +
+                         "Prints a table fitted to the terminal (markdown when the output is not a terminal), or csv, json, jsonl.")
+        .WithExample("query", "\"SELECT count(*) FROM machine_learning_curated\"")
+        .WithExample("query", "--format", "csv", "--max-rows", "0", "\"SELECT * FROM customer_trusted\"")
+        .WithExample("query", "-f", "checks.sql")
+        .WithExample("query", "\"SELECT reason, count(*) FROM quarantine GROUP BY ALL\"");
     c.AddCommand<WatchCommand>("watch")
-        .WithDescription("Process files as they are dropped into the lake's landing prefixes (the local twin of the S3 landing bucket).");
+        .WithDescription("Process files as they are dropped into the lake's landing prefixes (the local twin of the S3 landing bucket); " +
+                         "prints one line per poll that changed something, and a summary when stopped.")
+        .WithExample("watch").WithExample("watch", "--once", "--lake", "lake");
     c.AddCommand<ReportCommand>("report")
-        .WithDescription("Reconcile a lake: per landing object, rows read = accepted + filtered + quarantined.");
+        .WithDescription("Reconcile a lake: per landing object, rows read = accepted + filtered (by rule) + quarantined. " +
+                         "Exits 1 when an object does not balance. --html writes a page with the flow of rows and charts.")
+        .WithExample("report").WithExample("report", "--format", "csv").WithExample("report", "--html", "report.html");
     CliExtensions.Configure(c);
 });
+// Spectre.Console.Cli reads a lone "-" as an option without a name; stedi query - means "the SQL is on standard input".
+args = args.Select(a => a == "-" ? QuerySettings.StandardInput : a).ToArray();
+if (args.Length == 0)
+{
+    // No command is a usage error; say what there is.
+    await app.RunAsync(["--help"]);
+    return ExitCodes.Usage;
+}
 return await app.RunAsync(args);
+
+// Every failure ends here with one of the documented exit codes (see ExitCodes), its message on standard error.
+static int ExitCodeOf(Exception e)
+{
+    switch (e)
+    {
+        case CommandAppException app:
+            if (app.Pretty is { } pretty) Stderr.Console.Write(pretty);
+            else Stderr.Error(app.Message);
+            Stderr.Console.MarkupLine("[grey]stedi <command> --help explains the options[/]");
+            return ExitCodes.Usage;
+        case UsageException or LakeProfileMismatchException:
+            Stderr.Error(e.Message);
+            return ExitCodes.Usage;
+        case OperationCanceledException:
+            Stderr.Error("interrupted");
+            return ExitCodes.Interrupted;
+        default:
+            Stderr.Error($"{e.Message} ({e.GetType().Name})");
+            return ExitCodes.DataProblem;
+    }
+}

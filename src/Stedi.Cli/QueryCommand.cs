@@ -1,7 +1,9 @@
 using System.ComponentModel;
-using System.Globalization;
+using System.Text;
+using DuckDB.NET.Data;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using Stedi.Cli.Output;
 using Stedi.Lakehouse.Local;
 
 namespace Stedi.Cli;
@@ -9,61 +11,91 @@ namespace Stedi.Cli;
 /// <summary>Settings of <c>stedi query</c>.</summary>
 public sealed class QuerySettings : LakeSettings
 {
+    /// <summary>Default row cap of the table and markdown formats (as DuckDB's CLI).</summary>
+    public const int DefaultMaxRows = 40;
+
+    /// <summary>What a lone <c>-</c> on the command line becomes before parsing (the parser reads <c>-</c> as an option).</summary>
+    internal const string StandardInput = "\u0001standard-input";
+
     /// <summary>SQL.</summary>
-    [CommandArgument(0, "<SQL>")]
-    [Description("SQL over customer_trusted, accelerometer_trusted, customer_curated, step_trainer_trusted, machine_learning_curated")]
-    public string Sql { get; init; } = "";
+    [CommandArgument(0, "[SQL]")]
+    [Description("SQL over customer_trusted, accelerometer_trusted, customer_curated, step_trainer_trusted, machine_learning_curated " +
+                 "and quarantine (source_key, line_number, byte_offset, reason, detail, raw). Several statements separated by ; all run and " +
+                 "the last result is shown. - reads the SQL from standard input, as does leaving it out when standard input is not a terminal")]
+    public string? Sql { get; init; }
+
+    /// <summary>SQL file.</summary>
+    [CommandOption("-f|--file <FILE>")]
+    [Description("Read the SQL from FILE instead")]
+    public string? File { get; init; }
 
     /// <summary>Output format.</summary>
     [CommandOption("--format <FORMAT>")]
-    [Description("table (default) or csv")]
-    public string Format { get; init; } = "table";
+    [Description("table, csv, json, jsonl or markdown. Default: table on a terminal (fitted to its width), markdown otherwise. " +
+                 "Timestamps are ISO 8601 UTC (…Z), booleans true/false, lists and structs JSON")]
+    public string? Format { get; init; }
+
+    /// <summary>Row cap.</summary>
+    [CommandOption("--max-rows <N>")]
+    [Description("Show at most N rows and say how many more there are; 0 shows every row. Default: 40 for table and markdown, " +
+                 "every row for csv, json and jsonl (the count of rows left out goes to standard error for those)")]
+    public int? MaxRows { get; init; }
 
     /// <inheritdoc />
-    public override ValidationResult Validate() =>
-        Format is "table" or "csv" ? ValidationResult.Success() : ValidationResult.Error($"--format must be table or csv, not '{Format}'");
+    public override ValidationResult Validate()
+    {
+        if (Format is not null && !ResultFormatter.TryParse(Format, out _))
+            return ValidationResult.Error($"--format must be table, csv, json, jsonl or markdown, not '{Format}'");
+        if (MaxRows < 0) return ValidationResult.Error("--max-rows must be 0 (every row) or more");
+        if (File is not null && Sql is not null) return ValidationResult.Error("pass the SQL as an argument or with -f FILE, not both");
+        if (File is not null && !System.IO.File.Exists(File)) return ValidationResult.Error($"SQL file not found: {File}");
+        return ValidationResult.Success();
+    }
 }
 
-/// <summary><c>stedi query</c>.</summary>
+/// <summary>
+/// <c>stedi query</c>: runs SQL over the lake with DuckDB and prints the last statement's result the way DuckDB's CLI
+/// does (see <see cref="ResultFormatter"/>).
+/// </summary>
 public sealed class QueryCommand : Command<QuerySettings>
 {
     /// <inheritdoc />
     public override int Execute(CommandContext context, QuerySettings s, CancellationToken ct)
     {
+        var sql = ReadSql(s);
         if (!Directory.Exists(Path.Combine(s.Lake, "catalog")))
-        {
-            AnsiConsole.MarkupLine($"[red]no lake catalog in {Markup.Escape(s.Lake)}[/]: run [bold]stedi run[/] first, or pass --lake");
-            return 2;
-        }
+            throw new UsageException($"no lake in {s.Lake} (no catalog folder): run `stedi run` first, or pass --lake DIR");
+        var terminal = !Console.IsOutputRedirected;
+        ResultFormatter.TryParse(s.Format ?? (terminal ? "table" : "markdown"), out var format);
+        var human = format is OutputFormat.Table or OutputFormat.Markdown;
+        int? cap = s.MaxRows switch { 0 => null, { } n => n, null => human ? QuerySettings.DefaultMaxRows : null };
+
         var catalog = new JsonCatalog(Path.Combine(s.Lake, "catalog"), Path.Combine(s.Lake, LocalLake.BucketName));
-        QueryResult result;
-        try { result = new DuckDbQueryEngine(catalog).Query(s.Sql); }
-        catch (Exception e) when (e.GetType().Name.Contains("DuckDB", StringComparison.Ordinal))
+        QueryPage page;
+        try { page = new DuckDbQueryEngine(catalog).QueryScript(sql, cap); }
+        catch (DuckDBException e)
         {
-            AnsiConsole.MarkupLine($"[red]query failed:[/] {Markup.Escape(e.Message)}");
-            return 1;
+            throw new UsageException("query failed: " + e.Message.TrimEnd());
         }
-        if (s.Format == "csv")
-        {
-            Console.WriteLine(string.Join(',', result.Columns.Select(Csv)));
-            foreach (var r in result.Rows) Console.WriteLine(string.Join(',', r.Select(v => Csv(Format(v)))));
-            return 0;
-        }
-        var t = new Table();
-        foreach (var c in result.Columns) t.AddColumn(Markup.Escape(c));
-        foreach (var r in result.Rows) t.AddRow(r.Select(v => Markup.Escape(Format(v))).ToArray());
-        AnsiConsole.Write(t);
-        AnsiConsole.MarkupLine($"[grey]{result.Rows.Count:N0} row(s)[/]");
-        return 0;
+
+        using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16);
+        ResultFormatter.Write(stdout, page, format, format == OutputFormat.Table && terminal ? ResultFormatter.TerminalWidth() : null);
+        stdout.Flush();
+        if (!human && ResultFormatter.MoreRowsLine(page) is { } more) Stderr.Line(more);
+        return ExitCodes.Ok;
     }
 
-    private static string Format(object? v) => v switch
+    private static string ReadSql(QuerySettings s)
     {
-        null => "",
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => v.ToString() ?? "",
-    };
+        string sql;
+        if (s.File is not null) sql = System.IO.File.ReadAllText(s.File);
+        else if (s.Sql == QuerySettings.StandardInput || (s.Sql is null && Console.IsInputRedirected)) sql = Console.In.ReadToEnd();
+        else if (s.Sql is null)
+            throw new UsageException("no SQL: pass it as an argument (stedi query \"SELECT …\"), with -f FILE, or on standard input (stedi query - < FILE)");
+        else sql = s.Sql;
+        if (string.IsNullOrWhiteSpace(sql))
+            throw new UsageException(s.File is not null ? $"{s.File} holds no SQL" : "the SQL is empty");
+        return sql;
+    }
 
-    private static string Csv(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
 }

@@ -1,36 +1,102 @@
-using Stedi.Twin;
+using System.ComponentModel;
+using System.Globalization;
+using System.Text;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using Stedi.Cli.Output;
+using Stedi.Cli.Report;
 using Stedi.Lakehouse.Local;
-using Stedi.Lakehouse.Refine;
 
 namespace Stedi.Cli;
 
-/// <summary><c>stedi report</c>: the reconciliation of a lake.</summary>
-public sealed class ReportCommand : AsyncCommand<LakeSettings>
+/// <summary>Settings of <c>stedi report</c>.</summary>
+public sealed class ReportSettings : LakeSettings
+{
+    /// <summary>Output format.</summary>
+    [CommandOption("--format <FORMAT>")]
+    [Description("table (default), csv or json: one row per landing object (json: filtered and quarantined_by_reason as objects)")]
+    public string? Format { get; init; }
+
+    /// <summary>HTML file.</summary>
+    [CommandOption("--html <FILE>")]
+    [Description("Write one self-contained page (no network) to FILE: objects that do not balance at the top, the flow of rows per source, " +
+                 "rows per table and per hour. Prints the table too only when --format is given")]
+    public string? Html { get; init; }
+
+    /// <inheritdoc />
+    public override ValidationResult Validate()
+    {
+        if (Format is not null && (!ResultFormatter.TryParse(Format, out var f) || f is not (OutputFormat.Table or OutputFormat.Csv or OutputFormat.Json)))
+            return ValidationResult.Error($"--format must be table, csv or json, not '{Format}'");
+        if (Html is not null && Path.GetDirectoryName(Path.GetFullPath(Html)) is { } dir && !Directory.Exists(dir))
+            return ValidationResult.Error($"--html: folder not found: {dir}");
+        return ValidationResult.Success();
+    }
+}
+
+/// <summary>
+/// <c>stedi report</c>: the reconciliation of a lake, per landing object: rows read = accepted + filtered (by rule) +
+/// quarantined. Exits 1 when an object does not balance (quarantined rows are accounted for, not a failure).
+/// </summary>
+public sealed class ReportCommand : AsyncCommand<ReportSettings>
 {
     /// <inheritdoc />
-    public override async Task<int> ExecuteAsync(CommandContext context, LakeSettings s, CancellationToken ct)
+    public override async Task<int> ExecuteAsync(CommandContext context, ReportSettings s, CancellationToken ct)
     {
-        if (!File.Exists(Path.Combine(s.Lake, LocalLake.IndexFileName)))
+        var model = await LakeReportSource.GatherAsync(s.Lake, ct);
+        if (s.Html is not null)
         {
-            AnsiConsole.MarkupLine($"[red]no lake in {Markup.Escape(s.Lake)}[/]: run [bold]stedi run[/] first, or pass --lake");
-            return 2;
+            await File.WriteAllTextAsync(s.Html, HtmlReport.Render(model), new UTF8Encoding(false), ct);
+            Stderr.Line($"wrote {s.Html}");
         }
-        using var lake = new LocalLake(s.Lake);
-        var rows = await Reconciliation.ComputeAsync(lake.Index, lake.Store, ct);
-        var t = new Table().AddColumn("landing object").AddColumn("status").AddColumn(new TableColumn("read").RightAligned())
-            .AddColumn(new TableColumn("accepted").RightAligned()).AddColumn("filtered").AddColumn(new TableColumn("quarantined").RightAligned()).AddColumn("balanced");
-        foreach (var r in rows)
-            t.AddRow(Markup.Escape(r.LandingKey), r.Status, r.RowsRead.ToString("N0"), r.Accepted.ToString("N0"),
-                Markup.Escape(string.Join(", ", r.Filtered.Select(kv => $"{kv.Key} {kv.Value:N0}"))), r.Quarantined.ToString("N0"),
-                r.Balanced ? "[green]yes[/]" : $"[red]no ({r.Unaccounted:N0} unaccounted)[/]");
-        var read = rows.Sum(r => r.RowsRead);
-        var acc = rows.Sum(r => r.Accepted);
-        var fil = rows.Sum(r => r.Filtered.Values.Sum());
-        var q = rows.Sum(r => r.Quarantined);
-        t.AddRow("[bold]total[/]", "", read.ToString("N0"), acc.ToString("N0"), fil.ToString("N0"), q.ToString("N0"), rows.All(r => r.Balanced) ? "[green]yes[/]" : "[red]no[/]");
-        AnsiConsole.Write(t);
-        return rows.All(r => r.Balanced) ? 0 : 1;
+        if (s.Html is null || s.Format is not null)
+        {
+            ResultFormatter.TryParse(s.Format ?? "table", out var format);
+            using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16);
+            ResultFormatter.Write(stdout, format == OutputFormat.Table ? TablePage(model) : DataPage(model), format,
+                format == OutputFormat.Table && !Console.IsOutputRedirected ? ResultFormatter.TerminalWidth() : null, moreRowsHint: null, rowCount: false);
+        }
+        var t = model.Totals;
+        if (model.Balanced)
+        {
+            Stderr.Line(t.Objects == 0
+                ? "the lake has no landing objects yet"
+                : string.Create(CultureInfo.InvariantCulture, $"all {t.Objects:N0} landing objects balance: {t.RowsRead:N0} rows read = {t.Accepted:N0} accepted + {t.Filtered:N0} filtered + {t.Quarantined:N0} quarantined"));
+            return ExitCodes.Ok;
+        }
+        Stderr.Error(string.Create(CultureInfo.InvariantCulture,
+            $"{t.UnbalancedObjects:N0} of {t.Objects:N0} landing objects do not balance ({t.Unaccounted:N0} rows unaccounted): ") +
+            "their staged rows are not all counted by a refine outcome — refresh work that has not run (an interrupted run) or a mismatch. " +
+            "Rebuilding the lake with `stedi run` recomputes every table");
+        return ExitCodes.DataProblem;
     }
+
+    /// <summary>The per-object rows as the table shows them (numbers with thousands separators, right-aligned), with a total row.</summary>
+    internal static QueryPage TablePage(ReportModel m)
+    {
+        static string Map(IReadOnlyDictionary<string, long> d) => string.Join(", ", d.Select(kv => $"{kv.Key} {N(kv.Value)}"));
+        static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+        var rows = m.Objects.Select(o => new object?[]
+        {
+            o.LandingKey, o.Source, o.Status, N(o.RowsRead), N(o.Accepted), Map(o.Filtered), N(o.Quarantined), Map(o.QuarantinedByReason), N(o.Unaccounted), o.Balanced ? "yes" : "NO",
+        }).ToList();
+        var t = m.Totals;
+        rows.Add(["total", "", "", N(t.RowsRead), N(t.Accepted), N(t.Filtered), N(t.Quarantined), "", N(t.Unaccounted), m.Balanced ? "yes" : "NO"]);
+        string[] columns = ["landing object", "source", "status", "read", "accepted", "filtered", "quarantined", "reasons", "unaccounted", "balanced"];
+        Type[] types = [typeof(string), typeof(string), typeof(string), typeof(long), typeof(long), typeof(string), typeof(long), typeof(string), typeof(long), typeof(string)];
+        return new QueryPage(columns, types, rows, rows.Count);
+    }
+
+    /// <summary>The per-object rows for csv and json.</summary>
+    internal static QueryPage DataPage(ReportModel m)
+    {
+        var rows = m.Objects.Select(o => new object?[]
+        {
+            o.LandingKey, o.Source, o.Status, o.RowsRead, o.Accepted, o.Filtered, o.Quarantined, o.QuarantinedByReason, o.Unaccounted, o.Balanced,
+        }).ToList();
+        string[] columns = ["landing_key", "source", "status", "rows_read", "accepted", "filtered", "quarantined", "quarantined_by_reason", "unaccounted", "balanced"];
+        Type[] types = [typeof(string), typeof(string), typeof(string), typeof(long), typeof(long), typeof(object), typeof(long), typeof(object), typeof(long), typeof(bool)];
+        return new QueryPage(columns, types, rows, rows.Count);
+    }
+
 }

@@ -28,8 +28,9 @@ public sealed class RunSettings : LakeSettings
 
     /// <summary>Profile.</summary>
     [CommandOption("--profile <PROFILE>")]
-    [Description("strict (default: privacy-first) or rubric (reproduces the course's published results)")]
-    public string Profile { get; init; } = "strict";
+    [Description("strict (privacy-first) or rubric (reproduces the course's published results). Default: strict for a fresh lake; " +
+                 "with --keep, the profile the lake records (a different one is refused)")]
+    public string? Profile { get; init; }
 
     /// <summary>Shuffle seed.</summary>
     [CommandOption("--shuffle <SEED>")]
@@ -64,7 +65,7 @@ public sealed class RunSettings : LakeSettings
     /// <inheritdoc />
     public override ValidationResult Validate()
     {
-        if (!Enum.TryParse<ConsentProfile>(Profile, true, out _)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
+        if (Profile is not null && !ProfileNames.IsValid(Profile)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
         if (Parallelism < 1) return ValidationResult.Error("--parallelism must be at least 1");
         if (!Directory.Exists(Landing)) return ValidationResult.Error($"landing folder not found: {Landing} (run from the repository root, or pass --landing)");
         return ValidationResult.Success();
@@ -77,9 +78,9 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
     /// <inheritdoc />
     public override async Task<int> ExecuteAsync(CommandContext context, RunSettings s, CancellationToken ct)
     {
-        var profile = Enum.Parse<ConsentProfile>(s.Profile, true);
         if (!s.Keep) LakeFolder.Reset(s.Lake);
-        Directory.CreateDirectory(s.Lake);
+        var profile = LakeProfiles.ForWriting(s.Lake, s.Profile, $"--profile {s.Profile}",
+            "drop --keep to replace the lake with a fresh one built with that profile, or pass --lake DIR for another lake");
         await using var logFile = new StreamWriter(Path.Combine(s.Lake, "pipeline.log"), append: true);
         var sw = Stopwatch.StartNew();
         using var pipeline = new LocalPipeline(s.Lake, profile, s.Parallelism, log: new JsonLinesLakeLog(logFile));
@@ -105,8 +106,15 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         var summary = await pipeline.SummarizeAsync(sw.Elapsed, outcomes, ct);
         SummaryView.Render(summary);
         if (s.SummaryJson is not null) await File.WriteAllTextAsync(s.SummaryJson, summary.ToJson(), ct);
-        return summary.Failed > 0 ? 1 : 0;
+        return summary.Failed > 0 ? ExitCodes.DataProblem : ExitCodes.Ok;
     }
+}
+
+/// <summary>Profile names on the command line.</summary>
+internal static class ProfileNames
+{
+    /// <summary>Whether a name is strict or rubric (any case).</summary>
+    public static bool IsValid(string name) => name.Length > 0 && char.IsLetter(name[0]) && Enum.TryParse<ConsentProfile>(name, true, out var p) && Enum.IsDefined(p);
 }
 
 /// <summary>Lake folder housekeeping.</summary>
@@ -117,9 +125,10 @@ internal static class LakeFolder
     {
         if (!Directory.Exists(lake)) return;
         var entries = Directory.EnumerateFileSystemEntries(lake).Select(Path.GetFileName).ToList();
-        var known = new HashSet<string?>(LocalLake.EntryNames) { "pipeline.log" };
-        if (entries.Any(e => !known.Contains(e)))
-            throw new InvalidOperationException($"{lake} holds files that are not a stedi lake; refusing to clear it (pass another --lake, or --keep)");
+        var known = new HashSet<string?>(LocalLake.EntryNames) { "pipeline.log", LakeMetadata.FileName };
+        var foreign = entries.Where(e => !known.Contains(e)).ToList();
+        if (foreign.Count > 0)
+            throw new UsageException($"{lake} holds files that are not a stedi lake ({string.Join(", ", foreign.Take(3))}); refusing to clear it (pass another --lake, or --keep)");
         Directory.Delete(lake, recursive: true);
     }
 }

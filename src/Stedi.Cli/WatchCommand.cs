@@ -1,9 +1,12 @@
-using Stedi.Twin;
 using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using Stedi.Functions;
+using Stedi.Lakehouse.Ingest;
 using Stedi.Lakehouse.Reading;
-using Stedi.Lakehouse.Schema;
+using Stedi.Twin;
 
 namespace Stedi.Cli;
 
@@ -12,46 +15,64 @@ public sealed class WatchSettings : LakeSettings
 {
     /// <summary>Profile.</summary>
     [CommandOption("--profile <PROFILE>")]
-    [Description("strict (default) or rubric; must match the lake's earlier runs")]
-    public string Profile { get; init; } = "strict";
+    [Description("strict or rubric. Default: the profile the lake records (strict for a new lake); a different one is refused")]
+    public string? Profile { get; init; }
 
     /// <summary>Poll interval.</summary>
     [CommandOption("--interval <MS>")]
-    [Description("How often to look for new or changed files, in milliseconds. Default: 1000")]
+    [Description("How often to look for new, changed or deleted files, in milliseconds. Default: 1000")]
     public int IntervalMs { get; init; } = 1000;
 
     /// <summary>Stop after one pass.</summary>
     [CommandOption("--once")]
-    [Description("Process what is there now, then exit")]
+    [Description("Process what is there now (without waiting for files to stop growing), then exit")]
     public bool Once { get; init; }
 
     /// <inheritdoc />
-    public override ValidationResult Validate() =>
-        Enum.TryParse<ConsentProfile>(Profile, true, out _) ? ValidationResult.Success() : ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
+    public override ValidationResult Validate()
+    {
+        if (Profile is not null && !ProfileNames.IsValid(Profile)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
+        if (IntervalMs is < 10 or > 3_600_000) return ValidationResult.Error("--interval must be between 10 and 3600000 milliseconds");
+        return ValidationResult.Success();
+    }
 }
 
 /// <summary>
 /// <c>stedi watch</c>: polls the lake bucket's landing prefixes (<c>&lt;lake&gt;/stedi-lake/&lt;source&gt;/landing/</c>) and delivers an
 /// ObjectCreated event for every object whose eTag the ledger has not seen and an ObjectRemoved event for every ingested
-/// object that is gone, then drains the refresh work and prints the tables.
+/// object that is gone, then drains the refresh work. Prints one line per poll that changed something (objects
+/// ingested and retracted, rows read, recomputes, table changes, elapsed) and, when stopped, the summary of the session.
+/// Exits 1 when an event or a recompute failed during the session.
 /// </summary>
 public sealed class WatchCommand : AsyncCommand<WatchSettings>
 {
     /// <inheritdoc />
     public override async Task<int> ExecuteAsync(CommandContext context, WatchSettings s, CancellationToken ct)
     {
-        var profile = Enum.Parse<ConsentProfile>(s.Profile, true);
+        var profile = LakeProfiles.ForWriting(s.Lake, s.Profile, $"--profile {s.Profile}",
+            $"pass --lake DIR for a lake built with {s.Profile} (stedi run --profile {s.Profile} --lake DIR makes one)");
+        var session = Stopwatch.StartNew();
         using var pipeline = new LocalPipeline(s.Lake, profile, Environment.ProcessorCount);
         foreach (var src in LandingSource.All) Directory.CreateDirectory(Path.Combine(pipeline.Lake.Store.BucketFolder, src.LandingPrefix));
-        AnsiConsole.MarkupLine($"watching [bold]{Markup.Escape(Path.Combine(pipeline.Lake.Store.BucketFolder, "<source>", "landing"))}[/] — drop JSON-lines files there{(s.Once ? "" : "; Ctrl+C stops")}");
+        AnsiConsole.MarkupLine($"watching [bold]{Markup.Escape(Path.Combine(pipeline.Lake.Store.BucketFolder, "<source>", "landing"))}[/] " +
+                               $"(profile {Markup.Escape(Stedi.Lakehouse.Local.LakeMetadata.ProfileName(profile))}) — drop JSON-lines files there" +
+                               (s.Once ? "" : $"; polling every {s.IntervalMs} ms, Ctrl+C stops"));
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+        Console.CancelKeyPress += onCancel;
         var sizes = new Dictionary<string, long>();
+        var outcomes = new List<RecordOutcome>();
+        var failures = 0;
+        var polls = 0;
+        var tables = await pipeline.SummarizeAsync(TimeSpan.Zero, null, ct); // row counts change only when this session delivers events
         try
         {
             while (!cts.IsCancellationRequested)
             {
-                var delivered = 0;
+                var poll = Stopwatch.StartNew();
+                var recomputesBefore = pipeline.Queue.Completed;
+                var mine = new List<RecordOutcome>();
+                long rowsRead = 0, quarantined = 0;
                 foreach (var src in LandingSource.All)
                     foreach (var o in await pipeline.Lake.Store.ListAsync(src.LandingPrefix, cts.Token))
                     {
@@ -59,28 +80,92 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
                         if (!sizes.TryGetValue(o.Key, out var last) || last != o.Size) { sizes[o.Key] = o.Size; if (!s.Once) continue; }
                         var ledger = await pipeline.Lake.Index.Ledger.GetAsync(o.Key, cts.Token);
                         if (ledger?.IdempotencyKey == (o.VersionId ?? o.ETag)) continue;
-                        var r = await pipeline.IngestFunction.HandleEventAsync(await pipeline.EventForAsync(o.Key, cts.Token), cts.Token);
-                        foreach (var x in r.Outcomes) AnsiConsole.MarkupLine($"{Markup.Escape(x.Key)}: [bold]{x.Status}[/] {Markup.Escape(x.Reason ?? "")}");
-                        delivered++;
+                        var delivered = await DeliverAsync(pipeline, o.Key, "ObjectCreated:Put", cts.Token);
+                        mine.AddRange(delivered);
+                        if (delivered.Any(d => d.Status == "ingested") && await pipeline.Lake.Index.Ledger.GetAsync(o.Key, cts.Token) is { } entry
+                            && await ReadManifestAsync(pipeline, entry.ManifestKey, cts.Token) is { } m)
+                        {
+                            rowsRead += m.RowsRead;
+                            quarantined += m.RowsQuarantined;
+                        }
                     }
                 // Objects the ledger knows that are gone: deliver ObjectRemoved, so their rows leave the tables.
                 foreach (var entry in await pipeline.Lake.Index.Ledger.ListAsync(cts.Token))
                 {
                     if (await pipeline.Lake.Store.HeadAsync(entry.LandingKey, cts.Token) is not null) continue;
-                    var r = await pipeline.IngestFunction.HandleEventAsync(await pipeline.EventForAsync(entry.LandingKey, cts.Token, "ObjectRemoved:Delete"), cts.Token);
-                    foreach (var x in r.Outcomes) AnsiConsole.MarkupLine($"{Markup.Escape(x.Key)}: [bold]{x.Status}[/] {Markup.Escape(x.Reason ?? "")}");
-                    delivered++;
+                    sizes.Remove(entry.LandingKey);
+                    mine.AddRange(await DeliverAsync(pipeline, entry.LandingKey, "ObjectRemoved:Delete", cts.Token));
                 }
-                if (delivered > 0)
+                if (mine.Count > 0)
                 {
-                    await pipeline.Queue.DrainAsync(cts.Token);
-                    SummaryView.Render(await pipeline.SummarizeAsync(TimeSpan.Zero, null, cts.Token));
+                    polls++;
+                    try { await pipeline.Queue.DrainAsync(cts.Token); }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        failures++;
+                        Stderr.Error($"refresh work failed: {e.Message}");
+                    }
+                    var after = await pipeline.SummarizeAsync(TimeSpan.Zero, null, cts.Token);
+                    outcomes.AddRange(mine);
+                    failures += mine.Count(o => o.Status is "failed" or "too_large");
+                    AnsiConsole.MarkupLine(Markup.Escape(PollLine(mine, rowsRead, quarantined, pipeline.Queue.Completed - recomputesBefore, tables, after, poll.Elapsed)));
+                    tables = after;
                 }
                 if (s.Once) break;
                 await Task.Delay(s.IntervalMs, cts.Token);
             }
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested) { }
-        return 0;
+        finally { Console.CancelKeyPress -= onCancel; }
+
+        var summary = await pipeline.SummarizeAsync(session.Elapsed, outcomes, CancellationToken.None);
+        AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"watched {session.Elapsed.TotalSeconds:0.00} s: {polls} poll(s) with changes; lake now:")));
+        SummaryView.Render(summary);
+        return failures > 0 ? ExitCodes.DataProblem : ExitCodes.Ok;
+    }
+
+    /// <summary>Delivers one S3 event notification; a failed object is an outcome, not an exception.</summary>
+    private static async Task<IReadOnlyList<RecordOutcome>> DeliverAsync(LocalPipeline pipeline, string key, string eventName, CancellationToken ct)
+    {
+        try
+        {
+            var r = await pipeline.IngestFunction.HandleEventAsync(await pipeline.EventForAsync(key, ct, eventName), ct);
+            foreach (var x in r.Outcomes.Where(x => x.Status is not ("ingested" or "retracted")))
+                AnsiConsole.MarkupLine($"{Markup.Escape(x.Key)}: [bold]{Markup.Escape(x.Status)}[/] {Markup.Escape(x.Reason ?? "")}");
+            return r.Outcomes;
+        }
+        catch (AggregateException e)
+        {
+            // A direct S3 invocation reports failed objects as a function error (Lambda would retry the event).
+            Stderr.Error($"{key}: {e.Message}");
+            return [new RecordOutcome { Key = key, Status = "failed", Reason = e.Message }];
+        }
+    }
+
+    /// <summary>One line per poll: <c>HH:mm:ss ingested 3 objects (…), retracted 0; 12 recomputes; tables …; 0.84 s</c>.</summary>
+    internal static string PollLine(IReadOnlyList<RecordOutcome> outcomes, long rowsRead, long quarantined, long recomputes,
+        RunSummary before, RunSummary after, TimeSpan elapsed)
+    {
+        var ingested = outcomes.Count(o => o.Status == "ingested");
+        var retracted = outcomes.Count(o => o.Status == "retracted");
+        var other = outcomes.Where(o => o.Status is not ("ingested" or "retracted")).GroupBy(o => o.Status).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => $"{g.Key} {g.Count()}").ToList();
+        var changes = after.Tables.Select(kv => (Table: kv.Key, Delta: kv.Value - before.Tables.GetValueOrDefault(kv.Key)))
+            .Where(c => c.Delta != 0).Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Table} {c.Delta:+#,0;-#,0}")).ToList();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{DateTime.Now:HH:mm:ss} ingested {ingested} object{(ingested == 1 ? "" : "s")} ({rowsRead:N0} rows read, {quarantined:N0} quarantined), " +
+            $"retracted {retracted}{(other.Count > 0 ? ", " + string.Join(", ", other) : "")}; {recomputes:N0} recompute{(recomputes == 1 ? "" : "s")}; " +
+            $"tables {(changes.Count > 0 ? string.Join(", ", changes) : "unchanged")}; {elapsed.TotalSeconds:0.00} s");
+    }
+
+    private static async Task<IngestManifest?> ReadManifestAsync(LocalPipeline pipeline, string key, CancellationToken ct)
+    {
+        try
+        {
+            await using var body = await pipeline.Lake.Store.OpenReadAsync(key, ct);
+            return IngestManifest.FromJson(await new StreamReader(body).ReadToEndAsync(ct));
+        }
+        catch (Stedi.Lakehouse.Ports.ObjectNotFoundException) { return null; }
     }
 }

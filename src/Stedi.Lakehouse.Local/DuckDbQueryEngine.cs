@@ -9,6 +9,20 @@ namespace Stedi.Lakehouse.Local;
 /// <param name="Rows">Rows; each value is the .NET value DuckDB.NET returns (string, long, int, double, ...) or null.</param>
 public sealed record QueryResult(IReadOnlyList<string> Columns, IReadOnlyList<object?[]> Rows);
 
+/// <summary>
+/// The result of a SQL script as a reader shows it: the columns of the last statement that returned rows, its first
+/// rows, and how many rows it returned in all.
+/// </summary>
+/// <param name="Columns">Column names in select order (empty when no statement returned a result).</param>
+/// <param name="ColumnTypes">The .NET type of each column's values (e.g. <see cref="long"/>, <see cref="DateTime"/>, <c>List&lt;int&gt;</c>).</param>
+/// <param name="Rows">The first rows (at most the cap asked for); values as in <see cref="QueryResult"/>.</param>
+/// <param name="TotalRows">Rows the statement returned in all.</param>
+public sealed record QueryPage(IReadOnlyList<string> Columns, IReadOnlyList<Type> ColumnTypes, IReadOnlyList<object?[]> Rows, long TotalRows)
+{
+    /// <summary>Rows beyond <see cref="Rows"/>.</summary>
+    public long MoreRows => TotalRows - Rows.Count;
+}
+
 /// <summary>The footer description of one column chunk type of a Parquet file.</summary>
 /// <param name="Name">Column (leaf) name.</param>
 /// <param name="PhysicalType">Parquet physical type, e.g. <c>INT64</c>, <c>BYTE_ARRAY</c>, <c>DOUBLE</c>, <c>INT96</c>.</param>
@@ -32,17 +46,23 @@ public sealed record ParquetFileInfo(string Path, long RowCount, int RowGroups, 
 /// Runs SQL over the lake with DuckDB: each query gets a fresh in-memory database with one view per catalog table
 /// (<c>read_parquet('&lt;location&gt;/**/*.parquet', hive_partitioning = true, union_by_name = true)</c>, the partition
 /// column typed VARCHAR). A table without files gets an empty view with the catalog's column types, so queries
-/// over a not-yet-populated lake still bind.
+/// over a not-yet-populated lake still bind. An engine over a catalog also has a <see cref="QuarantineView"/> view
+/// over the lake's quarantined records.
 /// </summary>
 public sealed class DuckDbQueryEngine
 {
-    private readonly Func<IReadOnlyList<CatalogTable>> _tables;
+    /// <summary>The name of the view over the quarantined records (<c>quarantine/&lt;source&gt;/&lt;objectId&gt;.jsonl</c>).</summary>
+    public const string QuarantineView = "quarantine";
 
-    /// <summary>Creates an engine over the tables of a catalog (re-read on every query).</summary>
+    private readonly Func<IReadOnlyList<CatalogTable>> _tables;
+    private readonly string? _bucketFolder;
+
+    /// <summary>Creates an engine over the tables of a catalog (re-read on every query) and the quarantine of its data root.</summary>
     public DuckDbQueryEngine(JsonCatalog catalog)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         _tables = catalog.LoadAll;
+        _bucketFolder = catalog.DataRoot;
     }
 
     /// <summary>Creates an engine over a fixed list of tables.</summary>
@@ -57,9 +77,91 @@ public sealed class DuckDbQueryEngine
     public QueryResult Query(string sql)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(sql);
-        using var connection = OpenInMemory();
-        foreach (var table in _tables()) Execute(connection, ViewSql(table));
+        using var connection = OpenWithViews();
         return Read(connection, sql);
+    }
+
+    /// <summary>
+    /// Runs every statement of a SQL script against the views, streaming, and returns the last result: its first
+    /// <paramref name="maxRows"/> rows and its row count (the other rows are counted, not kept). Statements that return
+    /// no rows (<c>CREATE</c>, <c>INSERT</c>, <c>SET</c>) run but are not results.
+    /// </summary>
+    /// <param name="sql">One or more statements separated by <c>;</c>.</param>
+    /// <param name="maxRows">Rows to keep, or null for every row.</param>
+    /// <exception cref="DuckDBException">A statement fails to parse, bind or run (statements before it have run).</exception>
+    public QueryPage QueryScript(string sql, int? maxRows = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sql);
+        if (maxRows < 0) throw new ArgumentOutOfRangeException(nameof(maxRows), "must be null or at least 0");
+        using var connection = OpenWithViews();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.UseStreamingMode = true;
+        using var reader = command.ExecuteReader();
+        var page = new QueryPage([], [], [], 0);
+        do
+        {
+            if (reader.FieldCount == 0) continue;
+            var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
+            var types = Enumerable.Range(0, reader.FieldCount).Select(reader.GetFieldType).ToList();
+            var rows = new List<object?[]>();
+            long total = 0;
+            while (reader.Read())
+            {
+                if (maxRows is null || total < maxRows)
+                {
+                    var row = new object?[reader.FieldCount];
+                    for (var i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+                    rows.Add(row);
+                }
+                total++;
+            }
+            page = new QueryPage(columns, types, rows, total);
+        }
+        while (reader.NextResult());
+        return page;
+    }
+
+    /// <summary>
+    /// The <c>CREATE VIEW</c> statement of the <see cref="QuarantineView"/> view over
+    /// <c>&lt;bucketFolder&gt;/quarantine/&lt;source&gt;/*.jsonl</c>: source_key, line_number, byte_offset, reason,
+    /// detail, raw (empty, with those types, when nothing is quarantined).
+    /// </summary>
+    public static string QuarantineViewSql(string bucketFolder)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(bucketFolder);
+        (string Name, string Type)[] columns =
+            [("source_key", "VARCHAR"), ("line_number", "BIGINT"), ("byte_offset", "BIGINT"), ("reason", "VARCHAR"), ("detail", "VARCHAR"), ("raw", "VARCHAR")];
+        var folder = Path.Combine(bucketFolder, "quarantine");
+        var sql = new StringBuilder($"CREATE OR REPLACE VIEW {Ident(QuarantineView)} AS ");
+        if (Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*.jsonl", SearchOption.AllDirectories).Any())
+        {
+            var glob = folder.Replace('\\', '/').TrimEnd('/') + "/*/*.jsonl";
+            sql.Append(CultureInfo.InvariantCulture,
+                $"SELECT {string.Join(", ", columns.Select(c => Ident(c.Name)))} FROM read_json({Literal(glob)}, format = 'newline_delimited', " +
+                $"columns = {{{string.Join(", ", columns.Select(c => $"{Ident(c.Name)}: {Literal(c.Type)}"))}}})");
+        }
+        else
+        {
+            sql.Append("SELECT ").Append(string.Join(", ", columns.Select(c => $"CAST(NULL AS {c.Type}) AS {Ident(c.Name)}"))).Append(" WHERE false");
+        }
+        return sql.ToString();
+    }
+
+    private DuckDBConnection OpenWithViews()
+    {
+        var connection = OpenInMemory();
+        try
+        {
+            foreach (var table in _tables()) Execute(connection, ViewSql(table));
+            if (_bucketFolder is not null) Execute(connection, QuarantineViewSql(_bucketFolder));
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The <c>CREATE VIEW</c> statement of a table (as <see cref="Query"/> runs it).</summary>

@@ -37,9 +37,12 @@ public sealed class LocalPipeline : IDisposable
     /// <param name="log">Structured log (null: none).</param>
     /// <param name="options">Lake options (the profile given here wins), or null for the defaults.</param>
     /// <param name="cacheBytes">Memory for decoded Parquet shared between ingest and refine (null: <see cref="MemoryBatchCache.DefaultBudget"/>; 0: none).</param>
+    /// <exception cref="LakeProfileMismatchException">The lake was built with another profile (its <c>lake.json</c>).</exception>
     public LocalPipeline(string lakeRoot, ConsentProfile profile, int parallelism = 2, Random? queueShuffle = null, ILakeLog? log = null,
         LakeOptions? options = null, long? cacheBytes = null)
     {
+        // A new lake records the profile it is built with; an existing one refuses another (tables would mix the two rule sets).
+        LakeMetadata.Ensure(lakeRoot, profile);
         _options = (options ?? new LakeOptions()) with { Profile = profile };
         Log = log ?? NullLakeLog.Instance;
         Lake = new LocalLake(lakeRoot);

@@ -1,0 +1,124 @@
+using System.Reflection;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Stedi.Lakehouse.Local;
+using Stedi.Lakehouse.Schema;
+
+namespace Stedi.Cli;
+
+/// <summary>
+/// The exit codes of every <c>stedi</c> command: 0 ok; 1 a data problem (a report that does not balance, an event
+/// that failed, a refresh recompute that failed — quarantined records are not a failure); 2 a usage error (a bad
+/// option or argument, bad SQL, a missing or mismatched lake).
+/// </summary>
+internal static class ExitCodes
+{
+    /// <summary>Everything worked.</summary>
+    public const int Ok = 0;
+    /// <summary>The command ran, and found or caused a data problem.</summary>
+    public const int DataProblem = 1;
+    /// <summary>The command could not run as asked.</summary>
+    public const int Usage = 2;
+    /// <summary>Stopped by Ctrl+C before it finished (as shells report SIGINT).</summary>
+    public const int Interrupted = 130;
+}
+
+/// <summary>The command cannot run as asked; the message says what to do instead (exit code 2).</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>Standard error, for messages that must not mix with a command's output.</summary>
+internal static class Stderr
+{
+    /// <summary>A console over standard error (colours only when it is a terminal).</summary>
+    public static IAnsiConsole Console { get; } = Create();
+
+    private static IAnsiConsole Create()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(System.Console.Error) });
+        // Redirected, a message is one line however long (Spectre would wrap it at 80 columns).
+        if (System.Console.IsErrorRedirected) console.Profile.Width = NoWrapWidth;
+        return console;
+    }
+
+    /// <summary>The width Spectre.Console is given for output that is not a terminal, so nothing is wrapped or cut at 80 columns.</summary>
+    public const int NoWrapWidth = 4096;
+
+    /// <summary>Writes <c>error: message</c>.</summary>
+    public static void Error(string message) => Console.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
+
+    /// <summary>Writes <c>warning: message</c>.</summary>
+    public static void Warning(string message) => Console.MarkupLine($"[yellow]warning:[/] {Markup.Escape(message)}");
+
+    /// <summary>Writes a plain line.</summary>
+    public static void Line(string message) => System.Console.Error.WriteLine(message);
+}
+
+/// <summary>The program's version, from its assembly's informational version.</summary>
+internal static class StediVersion
+{
+    /// <summary>For example <c>1.0.0+19899d7…</c>.</summary>
+    public static string Value { get; } =
+        typeof(StediVersion).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(StediVersion).Assembly.GetName().Version?.ToString() ?? "unknown";
+}
+
+/// <summary>Which profile a command that writes to a local lake uses (the lake's own, see <see cref="LakeMetadata"/>).</summary>
+internal static class LakeProfiles
+{
+    /// <summary>Whether a folder holds a lake (its index).</summary>
+    public static bool Exists(string lake) => File.Exists(Path.Combine(lake, Stedi.Lakehouse.Local.LocalLake.IndexFileName));
+
+    /// <summary>
+    /// The profile to write <paramref name="lake"/> with: the requested one when the lake records none or the same; the
+    /// recorded one when none is requested; strict for a new lake. Records it in the lake (a new lake's first write).
+    /// </summary>
+    /// <param name="lake">Lake folder.</param>
+    /// <param name="requested">The profile asked for, or null.</param>
+    /// <param name="requestedBy">How it was asked for, for messages (e.g. <c>--profile rubric</c>).</param>
+    /// <param name="otherLakeHint">What to do instead when they differ (names the command's own way to another lake).</param>
+    /// <exception cref="UsageException">The lake records another profile, or an old lake records none and none was asked for.</exception>
+    public static ConsentProfile ForWriting(string lake, string? requested, string requestedBy, string otherLakeHint)
+    {
+        LakeMetadata? recorded;
+        try { recorded = LakeMetadata.Read(lake); }
+        catch (InvalidDataException e) { throw new UsageException(e.Message + $" (fix or delete {LakeMetadata.PathIn(lake)})"); }
+        ConsentProfile profile;
+        if (requested is null)
+        {
+            if (recorded is not null) profile = recorded.ConsentProfile;
+            else if (Exists(lake))
+                throw new UsageException($"lake {lake} was made before lakes recorded their profile: pass --profile strict or --profile rubric " +
+                                         "(the one it was built with) once to record it, or rebuild it with `stedi run`");
+            else profile = ConsentProfile.Strict;
+        }
+        else
+        {
+            if (!Enum.TryParse(requested, true, out profile) || !Enum.IsDefined(profile) || !char.IsLetter(requested[0]))
+                throw new UsageException($"{requestedBy}: the profile must be strict or rubric");
+            if (recorded is not null && recorded.ConsentProfile != profile)
+                throw new UsageException(
+                    $"lake {lake} was built with profile {recorded.Profile} (see {LakeMetadata.PathIn(lake)}); {requestedBy} would mix the two profiles' " +
+                    $"rules in its tables. {LeaveOut(requestedBy)} to use {recorded.Profile}, or {otherLakeHint}");
+        }
+        try { LakeMetadata.Ensure(lake, profile, $"stedi {StediVersion.Value}"); }
+        catch (LakeProfileMismatchException e) { throw new UsageException(e.Message + $". {LeaveOut(requestedBy)} to use the lake's profile, or {otherLakeHint}"); }
+        catch (InvalidDataException e) { throw new UsageException(e.Message); }
+        return profile;
+    }
+
+    private static string LeaveOut(string requestedBy) =>
+        requestedBy.StartsWith("STEDI_PROFILE", StringComparison.Ordinal) ? "Unset STEDI_PROFILE" : "Leave out --profile";
+}
+
+/// <summary>
+/// Redirected, a command's tables and summary lines keep their lines (Spectre.Console would wrap them at 80 columns).
+/// Runs before a command only, so <c>--help</c> piped to a pager still wraps at 80.
+/// </summary>
+internal sealed class RedirectedOutputInterceptor : ICommandInterceptor
+{
+    /// <inheritdoc />
+    public void Intercept(CommandContext context, CommandSettings settings)
+    {
+        if (System.Console.IsOutputRedirected) AnsiConsole.Profile.Width = Stderr.NoWrapWidth;
+    }
+}

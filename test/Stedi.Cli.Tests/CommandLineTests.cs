@@ -1,0 +1,79 @@
+using System.Reflection;
+
+namespace Stedi.Cli.Tests;
+
+/// <summary>Exit codes (0 ok, 1 data problem, 2 usage error) and --version, the same for every command.</summary>
+public sealed class CommandLineTests
+{
+    [Fact]
+    public void Version_is_the_assembly_informational_version()
+    {
+        var r = Stedi.Run("--version");
+        Assert.Equal(0, r.ExitCode);
+        var expected = Assembly.LoadFrom(Stedi.Dll).GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
+        Assert.StartsWith("1.0.0", expected);
+        Assert.Equal(expected + "\n", r.Stdout);
+    }
+
+    [Theory]
+    [InlineData("query", "--bogus", "SELECT 1")]
+    [InlineData("run", "--profle", "rubric")]
+    [InlineData("report", "--format", "xml")]
+    [InlineData("query", "--format", "xml", "SELECT 1")]
+    [InlineData("query", "--max-rows", "-1", "SELECT 1")]
+    [InlineData("run", "--profile", "lenient")]
+    [InlineData("run", "--landing", "/nonexistent-landing")]
+    [InlineData("watch", "--interval", "0")]
+    [InlineData("invoke", "--event", "/nonexistent-event.json")]
+    [InlineData("invoke")]
+    [InlineData("frobnicate")]
+    public void Usage_errors_exit_2_with_the_message_on_stderr(params string[] args)
+    {
+        var r = Stedi.Run(args);
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.Equal("", r.Stdout);
+        Assert.NotEqual("", r.Stderr);
+    }
+
+    [Fact]
+    public void No_command_prints_the_help_and_exits_2()
+    {
+        var r = Stedi.Run();
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("COMMANDS:", r.Stdout);
+    }
+
+    [Fact]
+    public void Invoke_on_a_missing_lake_is_a_usage_error_that_says_what_to_do()
+    {
+        using var tmp = new TempFolder();
+        var lake = Path.Combine(tmp.Path, "none");
+        var r = Stedi.Run("invoke", "--lake", lake, "--event", "events/s3-put-customer.json");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"error: no lake in {lake}: run `stedi run` first, or pass --lake DIR (or --endpoint URL for moto or AWS)\n", r.Stderr);
+        Assert.False(Directory.Exists(lake));
+    }
+
+    [Fact]
+    public void Run_refuses_to_clear_a_folder_that_is_not_a_lake()
+    {
+        using var tmp = new TempFolder();
+        File.WriteAllText(tmp.File("thesis.docx"), "precious");
+        var r = Stedi.Run("run", "--lake", tmp.Path);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"error: {tmp.Path} holds files that are not a stedi lake (thesis.docx); refusing to clear it (pass another --lake, or --keep)\n", r.Stderr);
+        Assert.True(File.Exists(tmp.File("thesis.docx")));
+    }
+
+    [Fact]
+    public void A_failed_event_is_exit_1()
+    {
+        using var tmp = new TempFolder();
+        // A lake whose only landing object is a folder where a file should be: ingest fails to read it.
+        var lake = Path.Combine(tmp.Path, "lake");
+        Directory.CreateDirectory(Path.Combine(lake, "stedi-lake", "customer", "landing", "customer-1691348231425.json"));
+        var r = Stedi.Run("invoke", "--lake", lake, "--event", "events/s3-put-customer.json");
+        Assert.True(r.ExitCode == 1, r.ToString());
+        Assert.Contains("error: ingest failed:", r.Stderr);
+    }
+}

@@ -1,0 +1,139 @@
+using System.Text.Json;
+using Stedi.Cli.Report;
+using Stedi.Lakehouse.Local;
+using Stedi.Lakehouse.Refine;
+
+namespace Stedi.Cli.Tests;
+
+/// <summary><c>stedi report</c>: the reconciliation per landing object in table, csv and json, exit 1 when unbalanced, and the HTML page's model.</summary>
+[Collection(SmallLakeCollection.Name)]
+public sealed class ReportTests(SmallLake small)
+{
+    private const string Json =
+        "[\n" +
+        "  {\"landing_key\":\"accelerometer/landing/accelerometer-1691348232031.json\",\"source\":\"accelerometer\",\"status\":\"complete\",\"rows_read\":1273,\"accepted\":517,\"filtered\":{\"no_research_consent\":756},\"quarantined\":0,\"quarantined_by_reason\":{},\"unaccounted\":0,\"balanced\":true},\n" +
+        "  {\"landing_key\":\"accelerometer/landing/damaged.json\",\"source\":\"accelerometer\",\"status\":\"partial\",\"rows_read\":5,\"accepted\":2,\"filtered\":{},\"quarantined\":3,\"quarantined_by_reason\":{\"missing_required_field\":1,\"not_a_number\":1,\"truncated_json\":1},\"unaccounted\":0,\"balanced\":true},\n" +
+        "  {\"landing_key\":\"customer/landing/customer-1691348231425.json\",\"source\":\"customer\",\"status\":\"complete\",\"rows_read\":956,\"accepted\":482,\"filtered\":{\"no_research_consent\":474},\"quarantined\":0,\"quarantined_by_reason\":{},\"unaccounted\":0,\"balanced\":true},\n" +
+        "  {\"landing_key\":\"step_trainer/landing/step_trainer-1691348232132.json\",\"source\":\"step_trainer\",\"status\":\"complete\",\"rows_read\":8680,\"accepted\":351,\"filtered\":{\"serial_not_curated\":8329},\"quarantined\":0,\"quarantined_by_reason\":{},\"unaccounted\":0,\"balanced\":true}\n" +
+        "]\n";
+
+    [Fact]
+    public void Json_has_one_object_per_landing_object_and_every_one_balances()
+    {
+        var r = Stedi.Run("report", "--lake", small.Lake, "--format", "json");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(Json, r.Stdout);
+        Assert.Equal("all 4 landing objects balance: 10,914 rows read = 1,352 accepted + 9,559 filtered + 3 quarantined\n", r.Stderr);
+    }
+
+    [Fact]
+    public void Csv_has_the_same_columns_with_maps_as_json_text()
+    {
+        var r = Stedi.Run("report", "--lake", small.Lake, "--format", "csv");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(
+            "landing_key,source,status,rows_read,accepted,filtered,quarantined,quarantined_by_reason,unaccounted,balanced\n" +
+            "accelerometer/landing/accelerometer-1691348232031.json,accelerometer,complete,1273,517,\"{\"\"no_research_consent\"\":756}\",0,{},0,true\n" +
+            "accelerometer/landing/damaged.json,accelerometer,partial,5,2,{},3,\"{\"\"missing_required_field\"\":1,\"\"not_a_number\"\":1,\"\"truncated_json\"\":1}\",0,true\n" +
+            "customer/landing/customer-1691348231425.json,customer,complete,956,482,\"{\"\"no_research_consent\"\":474}\",0,{},0,true\n" +
+            "step_trainer/landing/step_trainer-1691348232132.json,step_trainer,complete,8680,351,\"{\"\"serial_not_curated\"\":8329}\",0,{},0,true\n",
+            r.Stdout);
+    }
+
+    [Fact]
+    public void The_table_has_a_total_row_and_right_aligned_numbers()
+    {
+        var r = Stedi.Run("report", "--lake", small.Lake);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var lines = r.Stdout.Split('\n');
+        Assert.Equal("│ step_trainer/landing/step_trainer-1691348232132.json   │ step_trainer  │ complete │  8,680 │      351 │ serial_not_curated 8,329 │           0 │                                                            │           0 │ yes      │", lines[6]);
+        Assert.Equal("│ total                                                  │               │          │ 10,914 │    1,352 │ 9,559                    │           3 │                                                            │           0 │ yes      │", lines[7]);
+        Assert.Equal(10, lines.Length); // 3 border lines, header, 4 objects, total, final newline
+    }
+
+    [Fact]
+    public async Task An_object_that_does_not_balance_is_exit_1_and_says_how_many_rows_are_unaccounted()
+    {
+        using var tmp = new TempFolder();
+        var lake = small.CopyLake(tmp);
+        // What an interrupted run leaves: the hour 15 partition of accelerometer_trusted refined before the staged rows of both accelerometer objects were there.
+        using (var l = new LocalLake(lake))
+            await l.Index.PutRefineOutcomeAsync("accelerometer_trusted", "2022-06-18-15",
+                new RefineOutcome { Table = "accelerometer_trusted", Partition = "2022-06-18-15" }.ToJson());
+
+        var r = Stedi.Run("report", "--lake", lake, "--format", "csv");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal(
+            "landing_key,source,status,rows_read,accepted,filtered,quarantined,quarantined_by_reason,unaccounted,balanced\n" +
+            "accelerometer/landing/accelerometer-1691348232031.json,accelerometer,complete,1273,193,\"{\"\"no_research_consent\"\":370}\",0,{},710,false\n" +
+            "accelerometer/landing/damaged.json,accelerometer,partial,5,0,{},3,\"{\"\"missing_required_field\"\":1,\"\"not_a_number\"\":1,\"\"truncated_json\"\":1}\",2,false\n" +
+            "customer/landing/customer-1691348231425.json,customer,complete,956,482,\"{\"\"no_research_consent\"\":474}\",0,{},0,true\n" +
+            "step_trainer/landing/step_trainer-1691348232132.json,step_trainer,complete,8680,351,\"{\"\"serial_not_curated\"\":8329}\",0,{},0,true\n",
+            r.Stdout);
+        Assert.StartsWith("error: 2 of 4 landing objects do not balance (712 rows unaccounted)", r.Stderr);
+
+        var html = Stedi.Run("report", "--lake", lake, "--html", Path.Combine(tmp.Path, "r.html"));
+        Assert.Equal(1, html.ExitCode);
+        using var model = JsonDocument.Parse(HtmlReport.ExtractJson(File.ReadAllText(Path.Combine(tmp.Path, "r.html"))));
+        Assert.False(model.RootElement.GetProperty("balanced").GetBoolean());
+        Assert.Equal(["accelerometer/landing/accelerometer-1691348232031.json", "accelerometer/landing/damaged.json"],
+            model.RootElement.GetProperty("unbalanced").EnumerateArray().Select(o => o.GetProperty("landing_key").GetString()!).ToArray());
+        var acc = model.RootElement.GetProperty("sources")[1];
+        Assert.Equal("accelerometer", acc.GetProperty("source").GetString());
+        Assert.Equal(712, acc.GetProperty("unaccounted").GetInt64());
+    }
+
+    [Fact]
+    public void The_html_page_embeds_the_numbers_it_draws()
+    {
+        using var tmp = new TempFolder();
+        var file = Path.Combine(tmp.Path, "report.html");
+        var r = Stedi.Run("report", "--lake", small.Lake, "--html", file);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("", r.Stdout);
+        Assert.StartsWith($"wrote {file}\n", r.Stderr);
+        var html = File.ReadAllText(file);
+        Assert.DoesNotContain("http://", html.Replace("http://www.w3.org/2000/svg", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.DoesNotContain("https://", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<link", html, StringComparison.Ordinal);
+        Assert.DoesNotContain(" src=", html, StringComparison.Ordinal);
+
+        using var model = JsonDocument.Parse(HtmlReport.ExtractJson(html));
+        var root = model.RootElement;
+        Assert.Equal("rubric", root.GetProperty("profile").GetString());
+        Assert.Equal(1, root.GetProperty("schema_version").GetInt32());
+        Assert.True(root.GetProperty("balanced").GetBoolean());
+        Assert.Equal("""{"objects":4,"rows_read":10914,"accepted":1352,"filtered":9559,"quarantined":3,"unaccounted":0,"unbalanced_objects":0}""",
+            root.GetProperty("totals").GetRawText());
+        Assert.Equal(
+            """[{"source":"customer","first_table":"customer_trusted","objects":1,"rows_read":956,"accepted":482,"filtered":{"no_research_consent":474},"quarantined":0,"quarantined_by_reason":{},"unaccounted":0},""" +
+            """{"source":"accelerometer","first_table":"accelerometer_trusted","objects":2,"rows_read":1278,"accepted":519,"filtered":{"no_research_consent":756},"quarantined":3,"quarantined_by_reason":{"missing_required_field":1,"not_a_number":1,"truncated_json":1},"unaccounted":0},""" +
+            """{"source":"step_trainer","first_table":"step_trainer_trusted","objects":1,"rows_read":8680,"accepted":351,"filtered":{"serial_not_curated":8329},"quarantined":0,"quarantined_by_reason":{},"unaccounted":0}]""",
+            root.GetProperty("sources").GetRawText());
+        var tables = root.GetProperty("tables").EnumerateArray().ToDictionary(t => t.GetProperty("table").GetString()!, t => t);
+        Assert.Equal(["customer_trusted", "accelerometer_trusted", "customer_curated", "step_trainer_trusted", "machine_learning_curated"], tables.Keys.ToArray());
+        Assert.Equal([482L, 519L, 23L, 351L, 517L], tables.Values.Select(t => t.GetProperty("rows").GetInt64()).ToArray());
+        Assert.Equal("""[{"partition":"2022-06-18-14","rows":193},{"partition":"2022-06-18-15","rows":326}]""", tables["accelerometer_trusted"].GetProperty("partitions").GetRawText());
+        Assert.Equal("""[{"partition":"2022-06-18-14","rows":105},{"partition":"2022-06-18-15","rows":246}]""", tables["step_trainer_trusted"].GetProperty("partitions").GetRawText());
+        Assert.Equal("""[{"partition":"2022-06-18-14","rows":193},{"partition":"2022-06-18-15","rows":324}]""", tables["machine_learning_curated"].GetProperty("partitions").GetRawText());
+        Assert.True(tables["accelerometer_trusted"].GetProperty("hourly").GetBoolean());
+        Assert.False(tables["customer_trusted"].GetProperty("hourly").GetBoolean());
+    }
+
+    [Fact]
+    public void A_folder_without_a_lake_is_a_usage_error()
+    {
+        using var tmp = new TempFolder();
+        var r = Stedi.Run("report", "--lake", tmp.Path);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"error: no lake in {tmp.Path} (no index.sqlite): run `stedi run` first, or pass --lake DIR\n", r.Stderr);
+    }
+
+    [Fact]
+    public void Html_into_a_missing_folder_is_a_usage_error()
+    {
+        var r = Stedi.Run("report", "--lake", small.Lake, "--html", "/nonexistent-folder/r.html");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--html: folder not found: /nonexistent-folder", r.Stderr);
+    }
+}
