@@ -65,7 +65,7 @@ public sealed partial class HtmlReportBrowserTests(SmallLake small, ITestOutputH
         using var tmp = new TempFolder();
         var lake = small.CopyLake(tmp);
         using (var l = new LocalLake(lake))
-            await l.Index.Refine.PutOutcomeAsync(new Stedi.Lakehouse.Index.PartitionOutcome("accelerometer_trusted", "2022-06-18-15", 0, "empty", null));
+            await l.Index.Refine.PutOutcomeAsync(new global::Stedi.Lakehouse.Index.PartitionOutcome("accelerometer_trusted", "2022-06-18-15", 0, "empty", null));
         var page = tmp.File("report.html");
         Assert.Equal(1, Stedi.Run("report", "--lake", lake, "--html", page).ExitCode);
 

@@ -58,7 +58,7 @@ public sealed class ReportTests(SmallLake small)
         var lake = small.CopyLake(tmp);
         // What an interrupted run leaves: the hour 15 partition of accelerometer_trusted refined before the staged rows of both accelerometer objects were there.
         using (var l = new LocalLake(lake))
-            await l.Index.Refine.PutOutcomeAsync(new Stedi.Lakehouse.Index.PartitionOutcome("accelerometer_trusted", "2022-06-18-15", 0, "empty", null));
+            await l.Index.Refine.PutOutcomeAsync(new global::Stedi.Lakehouse.Index.PartitionOutcome("accelerometer_trusted", "2022-06-18-15", 0, "empty", null));
 
         var r = Stedi.Run("report", "--lake", lake, "--format", "csv");
         Assert.Equal(1, r.ExitCode);
