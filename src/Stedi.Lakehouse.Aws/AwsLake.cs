@@ -56,7 +56,7 @@ public sealed class AwsLake : IDisposable
         S3 = new AmazonS3Client(credentials, s3Config);
         DynamoDb = new AmazonDynamoDBClient(credentials, ddbConfig);
         Sqs = new AmazonSQSClient(credentials, sqsConfig);
-        Glue = new GlueJsonClient(config.Region, credentials, config.ServiceUrl);
+        Glue = AwsJsonClient.ForGlue(config.Region, credentials, config.ServiceUrl);
 
         ObjectStore = new S3ObjectStore(S3, config.Bucket);
         ConsentIndex = new DynamoDbConsentIndex(DynamoDb, config.IndexTable);
@@ -88,7 +88,7 @@ public sealed class AwsLake : IDisposable
     public IAmazonSQS Sqs { get; }
 
     /// <summary>Glue JSON client.</summary>
-    public GlueJsonClient Glue { get; }
+    public AwsJsonClient Glue { get; }
 
     /// <summary>The bucket as an object store.</summary>
     public S3ObjectStore ObjectStore { get; }
