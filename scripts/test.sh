@@ -2,8 +2,9 @@
 # Runs every test project of the repository and prints the totals as one line, "N passed, N failed".
 #   scripts/test.sh          all tests (the CDK tests too, in their own project: slow restore, needs node)
 #   scripts/test.sh --fast   everything but the CDK tests
-# Starts moto (python3 -m moto.server) for the AWS adapter and Lambda tests unless STEDI_MOTO_ENDPOINT is set,
-# and stops it at the end. Exits non-zero when any test fails or any project fails to build.
+# The AWS adapter and Lambda tests start their own moto (Stedi.Lakehouse.Aws.MotoProcess, one per test project on a
+# free port), or reuse the one at STEDI_MOTO_ENDPOINT when it is set. Exits non-zero when any test fails or any
+# project fails to build.
 set -u
 cd "$(dirname "$0")/.."
 fast=0
@@ -12,24 +13,8 @@ fast=0
 projects=(test/Stedi.Lakehouse.Local.Tests test/Stedi.Lakehouse.Tests test/Stedi.Cases.Tests test/Stedi.Lakehouse.Aws.Tests test/Stedi.Functions.Tests test/Stedi.Cli.Tests)
 [ $fast -eq 0 ] && projects+=(test/Stedi.Cdk.Tests)
 
-moto_pid=""
-moto_log=""
-cleanup() { [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null; [ -n "$moto_log" ] && rm -f "$moto_log"; }
-trap cleanup EXIT
-if [ -z "${STEDI_MOTO_ENDPOINT:-}" ]; then
-  if ! python3 -c "import moto.server" 2>/dev/null; then
-    echo "moto is not installed: pip install 'moto[server]'" >&2; exit 2
-  fi
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  moto_log=$(mktemp)
-  python3 -m moto.server -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
-  moto_pid=$!
-  for _ in $(seq 1 100); do
-    python3 -c "import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:$port/moto-api/\")" 2>/dev/null && break
-    sleep 0.2
-  done
-  export STEDI_MOTO_ENDPOINT="http://127.0.0.1:$port"
-  echo "moto at $STEDI_MOTO_ENDPOINT"
+if [ -z "${STEDI_MOTO_ENDPOINT:-}" ] && ! "${STEDI_MOTO_PYTHON:-python3}" -c "import moto.server" 2>/dev/null; then
+  echo "moto is not installed: pip install 'moto[server]'" >&2; exit 2
 fi
 
 if [ $fast -eq 0 ] && [ -f package-lock.json ] && [ ! -d node_modules/aws-cdk ]; then

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Stedi.Twin.Emulation;
+using Stedi.Lakehouse.Aws;
 using Stedi.Lakehouse.Logging;
 using Stedi.Lakehouse.Schema;
 

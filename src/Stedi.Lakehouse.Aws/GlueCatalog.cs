@@ -45,7 +45,7 @@ public sealed class GlueCatalog : ICatalog
     /// <summary>Parquet SerDe.</summary>
     public const string ParquetSerDe = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe";
 
-    private readonly GlueJsonClient _glue;
+    private readonly AwsJsonClient _glue;
     private readonly ConcurrentDictionary<string, bool> _ensured = new(StringComparer.Ordinal);
     private volatile bool _databaseEnsured;
 
@@ -53,7 +53,7 @@ public sealed class GlueCatalog : ICatalog
     /// <param name="glue">Glue client (not disposed by this adapter).</param>
     /// <param name="database">Glue database name (created when missing).</param>
     /// <param name="bucket">Bucket holding the tables' data (for the S3 locations).</param>
-    public GlueCatalog(GlueJsonClient glue, string database, string bucket)
+    public GlueCatalog(AwsJsonClient glue, string database, string bucket)
     {
         ArgumentNullException.ThrowIfNull(glue);
         ArgumentException.ThrowIfNullOrEmpty(database);
@@ -70,7 +70,7 @@ public sealed class GlueCatalog : ICatalog
     public string Bucket { get; }
 
     /// <summary>Creates the Glue database when it does not exist.</summary>
-    /// <exception cref="GlueException">Glue refused (other than AlreadyExists).</exception>
+    /// <exception cref="AwsJsonException">Glue refused (other than AlreadyExists).</exception>
     public async Task EnsureDatabaseAsync(CancellationToken ct = default)
     {
         if (_databaseEnsured) return;
@@ -79,14 +79,14 @@ public sealed class GlueCatalog : ICatalog
             await _glue.CallAsync("GetDatabase", new GetDatabaseRequest { Name = Database },
                 GlueJsonContext.Default.GetDatabaseRequest, GlueJsonContext.Default.GlueEmpty, ct).ConfigureAwait(false);
         }
-        catch (GlueException e) when (e.ErrorCode == "EntityNotFoundException")
+        catch (AwsJsonException e) when (e.ErrorCode == "EntityNotFoundException")
         {
             try
             {
                 await _glue.CallAsync("CreateDatabase", new CreateDatabaseRequest { DatabaseInput = new GlueDatabaseInput { Name = Database } },
                     GlueJsonContext.Default.CreateDatabaseRequest, GlueJsonContext.Default.GlueEmpty, ct).ConfigureAwait(false);
             }
-            catch (GlueException e2) when (e2.ErrorCode == "AlreadyExistsException")
+            catch (AwsJsonException e2) when (e2.ErrorCode == "AlreadyExistsException")
             {
             }
         }
@@ -94,7 +94,7 @@ public sealed class GlueCatalog : ICatalog
     }
 
     /// <inheritdoc />
-    /// <exception cref="GlueException">Glue refused a call (after retries for throttling and 5xx).</exception>
+    /// <exception cref="AwsJsonException">Glue refused a call (after retries for throttling and 5xx).</exception>
     public async Task EnsureTableAsync(TableSchema table, CancellationToken ct = default)
     {
         var desired = TableInput(table);
@@ -112,7 +112,7 @@ public sealed class GlueCatalog : ICatalog
                 _ensured[signature] = true;
                 return;
             }
-            catch (GlueException e) when (e.ErrorCode == "AlreadyExistsException")
+            catch (AwsJsonException e) when (e.ErrorCode == "AlreadyExistsException")
             {
                 current = await GetTableAsync(table.Name, ct).ConfigureAwait(false);
             }
@@ -126,12 +126,12 @@ public sealed class GlueCatalog : ICatalog
     }
 
     /// <inheritdoc />
-    /// <exception cref="GlueException">Glue refused the call, or reported an entry error other than AlreadyExists.</exception>
+    /// <exception cref="AwsJsonException">Glue refused the call, or reported an entry error other than AlreadyExists.</exception>
     public Task AddPartitionAsync(TableSchema table, string partitionValue, CancellationToken ct = default) =>
         AddPartitionsAsync(table, [partitionValue], ct);
 
     /// <summary>Registers many partitions of a table (BatchCreatePartition, 100 a call). Existing partitions are success.</summary>
-    /// <exception cref="GlueException">Glue refused the call, or reported an entry error other than AlreadyExists.</exception>
+    /// <exception cref="AwsJsonException">Glue refused the call, or reported an entry error other than AlreadyExists.</exception>
     public async Task AddPartitionsAsync(TableSchema table, IEnumerable<string> partitionValues, CancellationToken ct = default)
     {
         foreach (var chunk in partitionValues.Distinct(StringComparer.Ordinal).Chunk(100))
@@ -150,14 +150,14 @@ public sealed class GlueCatalog : ICatalog
                 GlueJsonContext.Default.BatchCreatePartitionRequest, GlueJsonContext.Default.BatchCreatePartitionResponse, ct).ConfigureAwait(false);
             var failure = (r.Errors ?? []).FirstOrDefault(e => e.ErrorDetail?.ErrorCode != "AlreadyExistsException");
             if (failure is not null)
-                throw new GlueException("BatchCreatePartition", System.Net.HttpStatusCode.OK,
+                throw new AwsJsonException("glue", "BatchCreatePartition", System.Net.HttpStatusCode.OK,
                     failure.ErrorDetail?.ErrorCode ?? "Unknown",
                     $"partition [{string.Join(",", failure.PartitionValues ?? [])}] of {table.Name}: {failure.ErrorDetail?.ErrorMessage}");
         }
     }
 
     /// <summary>The table as stored in Glue, or null when it does not exist.</summary>
-    /// <exception cref="GlueException">Glue refused the call (other than EntityNotFound).</exception>
+    /// <exception cref="AwsJsonException">Glue refused the call (other than EntityNotFound).</exception>
     public async Task<CatalogTable?> DescribeTableAsync(string tableName, CancellationToken ct = default)
     {
         var t = await GetTableAsync(tableName, ct).ConfigureAwait(false);
@@ -171,7 +171,7 @@ public sealed class GlueCatalog : ICatalog
 
     /// <summary>Values of every registered partition of a table (GetPartitions, all pages), each as its value list
     /// joined by <c>/</c>, in ordinal order.</summary>
-    /// <exception cref="GlueException">Glue refused the call.</exception>
+    /// <exception cref="AwsJsonException">Glue refused the call.</exception>
     public async Task<IReadOnlyList<string>> GetPartitionValuesAsync(string tableName, CancellationToken ct = default)
     {
         var result = new List<string>();
@@ -210,7 +210,7 @@ public sealed class GlueCatalog : ICatalog
                 GlueJsonContext.Default.GetTableRequest, GlueJsonContext.Default.GetTableResponse, ct).ConfigureAwait(false);
             return r.Table;
         }
-        catch (GlueException e) when (e.ErrorCode == "EntityNotFoundException")
+        catch (AwsJsonException e) when (e.ErrorCode == "EntityNotFoundException")
         {
             return null;
         }

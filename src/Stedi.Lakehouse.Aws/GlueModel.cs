@@ -116,7 +116,6 @@ internal sealed class GlueEmpty;
 
 /// <summary>Source-generated JSON metadata of the Glue wire shapes (no reflection serializer).</summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(GlueError))]
 [JsonSerializable(typeof(GlueEmpty))]
 [JsonSerializable(typeof(GetDatabaseRequest))]
 [JsonSerializable(typeof(CreateDatabaseRequest))]

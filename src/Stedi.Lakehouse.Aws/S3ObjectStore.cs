@@ -62,14 +62,24 @@ public sealed class S3ObjectStore : IObjectStore
     /// the connection to the pool). It is forward-only and not seekable.</remarks>
     /// <exception cref="ObjectNotFoundException">S3 answered NoSuchKey (404).</exception>
     /// <exception cref="AmazonS3Exception">Any other S3 error.</exception>
-    public async Task<Stream> OpenReadAsync(string key, CancellationToken ct = default)
+    public Task<Stream> OpenReadAsync(string key, CancellationToken ct = default) => OpenReadAsync(key, null, ct);
+
+    /// <inheritdoc />
+    /// <remarks>GetObject with <c>VersionId</c> when <paramref name="versionId"/> is given (S3 API reference, GetObject:
+    /// "VersionId — Version ID used to reference a specific version of the object"); the caller needs
+    /// <c>s3:GetObjectVersion</c> for it. The returned stream is the response body, forward-only, disposing the response.</remarks>
+    /// <exception cref="ObjectNotFoundException">S3 answered NoSuchKey or NoSuchVersion (404).</exception>
+    /// <exception cref="AmazonS3Exception">Any other S3 error (a malformed version id is a 400 InvalidArgument).</exception>
+    public async Task<Stream> OpenReadAsync(string key, string? versionId, CancellationToken ct = default)
     {
         GetObjectResponse r;
         try
         {
-            r = await _s3.GetObjectAsync(new GetObjectRequest { BucketName = Bucket, Key = key }, ct).ConfigureAwait(false);
+            var request = new GetObjectRequest { BucketName = Bucket, Key = key };
+            if (!string.IsNullOrEmpty(versionId)) request.VersionId = versionId;
+            r = await _s3.GetObjectAsync(request, ct).ConfigureAwait(false);
         }
-        catch (AmazonS3Exception e) when (e.ErrorCode == "NoSuchKey" || e.StatusCode == HttpStatusCode.NotFound)
+        catch (AmazonS3Exception e) when (e.ErrorCode is "NoSuchKey" or "NoSuchVersion" || e.StatusCode == HttpStatusCode.NotFound)
         {
             throw new ObjectNotFoundException(key);
         }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Amazon.SQS;
 using Amazon.SQS.Model;
+using Stedi.Lakehouse.Index;
 using Stedi.Lakehouse.Ports;
 
 namespace Stedi.Lakehouse.Aws;
@@ -13,25 +14,37 @@ namespace Stedi.Lakehouse.Aws;
 /// partition is being recomputed, and the last change would never be recomputed (DESIGN.md §4 trap a).
 /// </summary>
 /// <remarks>
-/// Body: <c>{"table":"accelerometer_trusted","partition":"2022-06-18-15"}</c> (see <see cref="ParseBody"/>).
+/// <para>Body: <c>{"table":"accelerometer_trusted","partition":"2022-06-18-15"}</c> (see <see cref="ParseBody"/>).
 /// Sent with SendMessageBatch, 10 entries a call; failed entries that are not the sender's fault are retried with
 /// exponential backoff (same deduplication id, so a retry of a send that did land is not a second message).
 /// Source: SQS API reference, SendMessageBatch and "Using the message deduplication ID"
-/// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/).
+/// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/).</para>
+/// <para>Coalescing, when built with an <see cref="IRefineState"/>: <see cref="EnqueueAsync(IReadOnlyCollection{RefreshWork}, string, CancellationToken)"/>
+/// marks the items pending (<see cref="IRefineState.MarkPendingAsync"/>, stale after <see cref="StaleAfter"/>) and sends
+/// only those it marked; <see cref="StartingAsync"/> clears the mark (<see cref="IRefineState.ClearPendingAsync"/>) so
+/// that work marked after a recompute has started is sent again. A mark whose message was never sent (a producer that
+/// crashed and never retried) goes stale after <see cref="StaleAfter"/>, and the next producer sends the work.</para>
 /// </remarks>
 public sealed class SqsWorkQueue : IWorkQueue
 {
+    /// <summary>Age after which another producer's pending mark no longer holds work back: 15 minutes, the longest a
+    /// Lambda invocation runs (a producer that has not sent by then never will).</summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(15);
+
     private const int MaxAttempts = 6;
     private readonly IAmazonSQS _sqs;
+    private readonly IRefineState? _pending;
 
-    /// <summary>Creates the queue adapter with a caller-owned client.</summary>
+    /// <summary>Creates the queue adapter with a caller-owned client; without <paramref name="pending"/> no work is coalesced.</summary>
     /// <param name="sqs">SQS client.</param>
     /// <param name="queueUrl">URL of the FIFO refresh queue (name ends in <c>.fifo</c>).</param>
-    public SqsWorkQueue(IAmazonSQS sqs, string queueUrl)
+    /// <param name="pending">Where the pending marks live (the index's refine state), or null to send every item.</param>
+    public SqsWorkQueue(IAmazonSQS sqs, string queueUrl, IRefineState? pending = null)
     {
         ArgumentNullException.ThrowIfNull(sqs);
         ArgumentException.ThrowIfNullOrEmpty(queueUrl);
         _sqs = sqs;
+        _pending = pending;
         QueueUrl = queueUrl;
     }
 
@@ -39,6 +52,7 @@ public sealed class SqsWorkQueue : IWorkQueue
     public string QueueUrl { get; }
 
     /// <inheritdoc />
+    /// <remarks>Every item is sent (no coalescing).</remarks>
     /// <exception cref="AmazonSQSException">An entry failed with a sender fault, or kept failing after retries.</exception>
     public async Task EnqueueAsync(IReadOnlyCollection<RefreshWork> work, CancellationToken ct = default)
     {
@@ -68,6 +82,26 @@ public sealed class SqsWorkQueue : IWorkQueue
             }
         }
     }
+
+    /// <inheritdoc />
+    /// <remarks>Marks the distinct items pending, then sends those marked (one message each); without a refine state,
+    /// sends every item.</remarks>
+    /// <exception cref="AmazonSQSException">An entry failed with a sender fault, or kept failing after retries.</exception>
+    public async Task EnqueueAsync(IReadOnlyCollection<RefreshWork> work, string producer, CancellationToken ct = default)
+    {
+        if (_pending is null)
+        {
+            await EnqueueAsync(work, ct).ConfigureAwait(false);
+            return;
+        }
+        var toSend = await _pending.MarkPendingAsync(work, producer, StaleAfter, ct).ConfigureAwait(false);
+        await EnqueueAsync(toSend, ct).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Clears the partition's pending mark; nothing without a refine state.</remarks>
+    public Task StartingAsync(RefreshWork work, CancellationToken ct = default) =>
+        _pending is null ? Task.CompletedTask : _pending.ClearPendingAsync(work, ct);
 
     /// <summary>The message body of a work item: <c>{"table":...,"partition":...}</c>.</summary>
     public static string FormatBody(RefreshWork work) =>

@@ -1,29 +1,15 @@
+using Stedi.Lakehouse.Aws;
+
 namespace Stedi.Functions.Tests;
 
 /// <summary>
-/// The moto server of this test run: the one at <c>STEDI_MOTO_ENDPOINT</c> when set (scripts/test.sh starts one),
-/// else one started on first use (<see cref="MotoProcess"/>) and stopped when the test process exits.
+/// The moto server of this test run (<see cref="MotoProcess.SharedEndpointAsync"/>): the one at
+/// <c>STEDI_MOTO_ENDPOINT</c> when set, else one started on first use and stopped when the test process exits.
 /// </summary>
 public static class Moto
 {
-    private static readonly Lazy<Task<string>> Started = new(StartAsync);
-    private static MotoProcess? _process;
-
     /// <summary>moto's URL once it answers.</summary>
-    public static Task<string> EndpointAsync() => Started.Value;
-
-    private static async Task<string> StartAsync()
-    {
-        var given = Environment.GetEnvironmentVariable("STEDI_MOTO_ENDPOINT");
-        if (!string.IsNullOrWhiteSpace(given))
-        {
-            await MotoProcess.WaitReadyAsync(given.TrimEnd('/'), TimeSpan.FromSeconds(60));
-            return given.TrimEnd('/');
-        }
-        _process = await MotoProcess.StartAsync();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => _process?.DisposeAsync().AsTask().Wait(5000);
-        return _process.Endpoint;
-    }
+    public static Task<string> EndpointAsync() => MotoProcess.SharedEndpointAsync();
 }
 
 /// <summary>Paths in the repository.</summary>

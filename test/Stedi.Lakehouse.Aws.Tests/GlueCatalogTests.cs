@@ -11,7 +11,7 @@ public sealed class GlueCatalogTests(MotoLake moto) : IClassFixture<MotoLake>
     {
         var recorder = new RecordingHandler();
         var http = new HttpClient(recorder);
-        var client = new GlueJsonClient("us-east-1", AwsLake.EmulatorCredentials, moto.Endpoint, http);
+        var client = AwsJsonClient.ForGlue("us-east-1", AwsLake.EmulatorCredentials, moto.Endpoint, http);
         return (new GlueCatalog(client, database, "lake-bucket"), recorder.Operations);
     }
 
@@ -99,7 +99,7 @@ public sealed class GlueCatalogTests(MotoLake moto) : IClassFixture<MotoLake>
         var (catalog, _) = Recorded(FreshDatabase());
         await catalog.EnsureDatabaseAsync();
 
-        var e = await Assert.ThrowsAsync<GlueException>(() => catalog.AddPartitionAsync(Tables.AccelerometerTrusted, "2022-06-18-15"));
+        var e = await Assert.ThrowsAsync<AwsJsonException>(() => catalog.AddPartitionAsync(Tables.AccelerometerTrusted, "2022-06-18-15"));
         Assert.Equal("EntityNotFoundException", e.ErrorCode);
     }
 

@@ -13,7 +13,7 @@ public sealed partial class GlueSigningTests
 
     private static HttpRequestMessage Sign(ImmutableCredentials creds, string? serviceUrl = null)
     {
-        using var client = new GlueJsonClient("eu-west-1", new BasicAWSCredentials("unused", "unused"), serviceUrl);
+        using var client = AwsJsonClient.ForGlue("eu-west-1", new BasicAWSCredentials("unused", "unused"), serviceUrl);
         return client.BuildSignedRequest("GetTable", Body, creds, At);
     }
 

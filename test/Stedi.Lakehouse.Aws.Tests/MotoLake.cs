@@ -21,7 +21,7 @@ public sealed class MotoLake : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Endpoint = await MotoServer.EndpointAsync();
+        Endpoint = await MotoProcess.SharedEndpointAsync();
         var id = Guid.NewGuid().ToString("N")[..10];
         using (var bootstrap = AwsLake.Create(new AwsLakeConfig("b", "t", "q", "d", ServiceUrl: Endpoint), AwsLake.EmulatorCredentials))
         {

@@ -49,6 +49,35 @@ public sealed class S3ObjectStoreTests(MotoLake moto) : IClassFixture<MotoLake>
     }
 
     [Fact]
+    public async Task A_read_by_version_id_returns_that_version_after_the_key_was_overwritten()
+    {
+        var bucket = $"stedi-versioned-{Guid.NewGuid():N}"[..30];
+        await moto.Lake.S3.PutBucketAsync(new PutBucketRequest { BucketName = bucket });
+        await moto.Lake.S3.PutBucketVersioningAsync(new PutBucketVersioningRequest
+        {
+            BucketName = bucket, VersioningConfig = new S3BucketVersioningConfig { Status = Amazon.S3.VersionStatus.Enabled },
+        });
+        var store = new S3ObjectStore(moto.Lake.S3, bucket);
+        await store.PutAsync("customer/landing/c.json", new MemoryStream("{\"v\":1}"u8.ToArray()), "application/json");
+        var first = (await store.HeadAsync("customer/landing/c.json"))!.VersionId;
+        await store.PutAsync("customer/landing/c.json", new MemoryStream("{\"v\":2}"u8.ToArray()), "application/json");
+        var second = (await store.HeadAsync("customer/landing/c.json"))!.VersionId;
+
+        Assert.Equal("{\"v\":1}", await ReadAllAsync(store.OpenReadAsync("customer/landing/c.json", first)));
+        Assert.Equal("{\"v\":2}", await ReadAllAsync(store.OpenReadAsync("customer/landing/c.json", second)));
+        Assert.Equal("{\"v\":2}", await ReadAllAsync(store.OpenReadAsync("customer/landing/c.json", null)));
+        Assert.Equal("{\"v\":2}", await ReadAllAsync(((IObjectStore)store).OpenReadAsync("customer/landing/c.json")));
+        await Assert.ThrowsAsync<ObjectNotFoundException>(() => store.OpenReadAsync("customer/landing/none.json", first));
+    }
+
+    private static async Task<string> ReadAllAsync(Task<Stream> open)
+    {
+        await using var s = await open;
+        using var reader = new StreamReader(s);
+        return await reader.ReadToEndAsync();
+    }
+
+    [Fact]
     public async Task Disposing_the_read_stream_releases_the_response()
     {
         var store = moto.Lake.ObjectStore;

@@ -42,3 +42,64 @@ public sealed class SqsWorkQueueTests(MotoLake moto) : IClassFixture<MotoLake>
         Assert.Throws<FormatException>(() => SqsWorkQueue.ParseBody("not json"));
     }
 }
+
+/// <summary>Coalescing on moto: pending marks in the index table, messages on the FIFO queue.</summary>
+public sealed class SqsWorkQueueCoalescingTests(MotoLake moto) : IClassFixture<MotoLake>
+{
+    private static RefreshWork Fresh() => new("accelerometer_trusted", $"2022-06-18-{Guid.NewGuid():N}");
+
+    private async Task<List<RefreshWork>> DeliveredAsync() =>
+        [.. (await SqsDrain.ReceiveAllAsync(moto.Lake)).Select(m => SqsWorkQueue.ParseBody(m.Body))];
+
+    [Fact]
+    public async Task Two_producers_of_the_same_work_send_one_message()
+    {
+        var work = Fresh();
+
+        await moto.Lake.WorkQueue.EnqueueAsync([work], "ingest customer/landing/a.json@v1");
+        await moto.Lake.WorkQueue.EnqueueAsync([work, work], "ingest customer/landing/b.json@v1");
+
+        Assert.Equal([work], await DeliveredAsync());
+    }
+
+    [Fact]
+    public async Task Work_enqueued_after_the_recompute_started_is_a_new_message()
+    {
+        var work = Fresh();
+        await moto.Lake.WorkQueue.EnqueueAsync([work], "ingest a");
+        Assert.Equal([work], await DeliveredAsync());
+
+        await moto.Lake.WorkQueue.StartingAsync(work);
+        await moto.Lake.WorkQueue.EnqueueAsync([work], "ingest b");
+        await moto.Lake.WorkQueue.EnqueueAsync([work], "ingest c");
+
+        Assert.Equal([work], await DeliveredAsync());
+    }
+
+    [Fact]
+    public async Task A_producer_retrying_after_a_crash_sends_again_and_the_plain_overload_never_coalesces()
+    {
+        var work = Fresh();
+        var other = Fresh();
+        await moto.Lake.WorkQueue.EnqueueAsync([work, other], "refine accelerometer_trusted/h1");
+        await moto.Lake.WorkQueue.EnqueueAsync([work], "refine accelerometer_trusted/h1");
+        await moto.Lake.WorkQueue.EnqueueAsync([work]);
+
+        var delivered = await DeliveredAsync();
+        Assert.Equal(3, delivered.Count(w => w == work));
+        Assert.Equal(1, delivered.Count(w => w == other));
+    }
+
+    [Fact]
+    public async Task A_queue_without_refine_state_sends_every_item_and_starting_is_a_no_op()
+    {
+        var queue = new SqsWorkQueue(moto.Lake.Sqs, moto.Lake.Config.RefreshQueueUrl);
+        var work = Fresh();
+
+        await queue.EnqueueAsync([work], "ingest a");
+        await queue.StartingAsync(work);
+        await queue.EnqueueAsync([work], "ingest b");
+
+        Assert.Equal([work, work], await DeliveredAsync());
+    }
+}
