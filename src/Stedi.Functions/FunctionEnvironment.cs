@@ -33,7 +33,9 @@ public sealed record FunctionEnvironment(AwsLakeConfig Lake, LakeOptions Options
         var bucket = Required(Topology.Env.LakeBucket);
         var table = Required(Topology.Env.IndexTable);
         var queue = Required(Topology.Env.RefreshQueueUrl);
-        var db = Required(Topology.Env.GlueDatabase);
+        // The Glue database only names where the stack put the tables; the functions make no catalog call.
+        var db = get(Topology.Env.GlueDatabase) ?? "";
+        var secret = Required(Topology.Env.CustomerKeySecretId);
         var profile = ConsentProfile.Strict;
         var p = get(Topology.Env.Profile);
         if (!string.IsNullOrEmpty(p) && !Enum.TryParse(p, true, out profile)) errors.Add($"STEDI_PROFILE must be strict or rubric, not '{p}'");
@@ -50,7 +52,7 @@ public sealed record FunctionEnvironment(AwsLakeConfig Lake, LakeOptions Options
         if (errors.Count > 0) throw new InvalidOperationException("function configuration is invalid: " + string.Join("; ", errors));
         var region = get("AWS_REGION") ?? "us-east-1";
         return new FunctionEnvironment(
-            new AwsLakeConfig(bucket, table, queue, db, region, get("STEDI_ENDPOINT_URL")),
+            new AwsLakeConfig(bucket, table, queue, db, region, get("STEDI_ENDPOINT_URL"), secret),
             new LakeOptions { Profile = profile, MaxObjectBytes = max, TempDirectory = Path.GetTempPath() },
             source);
     }

@@ -41,8 +41,35 @@ public sealed class SecretsManagerSecret : IDisposable
         return r.SecretString ?? throw new InvalidOperationException($"secret {secretId} has no SecretString (binary secrets are not supported)");
     }
 
+    /// <summary>
+    /// Creates a secret holding a string (<c>CreateSecret</c>): what the stack's generated customer-key secret is, for
+    /// an emulated deployment; returns its ARN.
+    /// </summary>
+    /// <exception cref="AwsJsonException">Secrets Manager refused, e.g. <c>ResourceExistsException</c>.</exception>
+    public async Task<string> CreateAsync(string name, string secretString, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var r = await _client.CallAsync("CreateSecret", new CreateSecretRequest { Name = name, SecretString = secretString },
+            SecretsJsonContext.Default.CreateSecretRequest, SecretsJsonContext.Default.CreateSecretResponse, ct).ConfigureAwait(false);
+        return r.ARN ?? name;
+    }
+
     /// <inheritdoc />
     public void Dispose() => _client.Dispose();
+}
+
+/// <summary>CreateSecret request.</summary>
+internal sealed class CreateSecretRequest
+{
+    public string Name { get; set; } = "";
+    public string SecretString { get; set; } = "";
+}
+
+/// <summary>CreateSecret response (the fields used).</summary>
+internal sealed class CreateSecretResponse
+{
+    public string? ARN { get; set; }
+    public string? Name { get; set; }
 }
 
 /// <summary>GetSecretValue request.</summary>
@@ -62,5 +89,7 @@ internal sealed class GetSecretValueResponse
 /// <summary>Source-generated JSON metadata of the Secrets Manager wire shapes.</summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(GetSecretValueRequest))]
+[JsonSerializable(typeof(CreateSecretRequest))]
+[JsonSerializable(typeof(CreateSecretResponse))]
 [JsonSerializable(typeof(GetSecretValueResponse))]
 internal sealed partial class SecretsJsonContext : JsonSerializerContext;

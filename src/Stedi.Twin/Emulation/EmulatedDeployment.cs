@@ -177,7 +177,7 @@ public sealed class EmulatedDeployment : IDisposable
                 {
                     Id = $"{s.Name}-landing",
                     Queue = landing[s.Name].Arn,
-                    Events = [EventType.ObjectCreatedAll],
+                    Events = [EventType.ObjectCreatedAll, EventType.ObjectRemovedAll], // as the stack subscribes (a deleted landing object is retracted)
                     Filter = new Filter { S3KeyFilter = new S3KeyFilter { FilterRules = [new FilterRule("prefix", s.LandingPrefix)] } },
                 }).ToList(),
             }, ct);
@@ -189,8 +189,14 @@ public sealed class EmulatedDeployment : IDisposable
                 KeySchema = [new("pk", KeyType.HASH), new("sk", KeyType.RANGE)],
             }, ct);
 
+            // The stack generates the customer-key secret (64 characters, no punctuation); so does the emulation.
+            string secretArn;
+            using (var secrets = new SecretsManagerSecret(settings.Region, AwsLake.EmulatorCredentials, endpoint))
+                secretArn = await secrets.CreateAsync($"{n}-customer-key", Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), ct);
+
             var environment = new Dictionary<string, string>(StringComparer.Ordinal)
             {
+                [Topology.Env.CustomerKeySecretId] = secretArn,
                 [Topology.Env.LakeBucket] = bucket,
                 [Topology.Env.IndexTable] = table,
                 [Topology.Env.RefreshQueueUrl] = refresh.Url,
