@@ -100,16 +100,23 @@ public sealed class LargeFileTests(ITestOutputHelper output)
         run.UseOptions(new LakeOptions { MaxObjectBytes = size - 1 });
         var evt = await run.P.EventForAsync(HugeKey);
 
+        // Too large: recorded once (manifest status too_large, one quarantine record naming the limit) and acknowledged,
+        // not retried five times into the DLQ: retrying cannot make it fit.
         var sqs = await run.DeliverJsonAsync(CaseTests.WrapInSqs(evt));
         var o = Assert.Single(sqs.Outcomes);
-        Assert.Equal(("too_large", "object too large for one invocation"), (o.Status, o.Reason));
-        Assert.Equal("m-1", Assert.Single(sqs.BatchItemFailures).ItemIdentifier);
-        Assert.Empty(run.OutputKeys());
-        Assert.Null(await run.ManifestAsync(HugeKey));
-        // Invoked directly by S3, the handler fails the invocation (so Lambda retries and then uses its DLQ), naming the reason.
-        var direct = await Assert.ThrowsAsync<AggregateException>(() => run.Handler.HandleEventAsync(evt));
-        Assert.Contains("object too large for one invocation", direct.Message);
-        Assert.Empty(run.OutputKeys());
+        Assert.Equal("too_large", o.Status);
+        Assert.Empty(sqs.BatchItemFailures);
+        Assert.Equal([$"manifests/accelerometer/{Partitioning.ObjectId(HugeKey)}.json", $"quarantine/accelerometer/{Partitioning.ObjectId(HugeKey)}.jsonl"], run.OutputKeys().Order(StringComparer.Ordinal));
+        Assert.Equal(0, run.StagedRows("accelerometer"));
+        var manifest = (await run.ManifestAsync(HugeKey))!;
+        Assert.Equal(("too_large", 0L, 0), (manifest.Status, manifest.RowsRead, manifest.StagedKeys.Count));
+        var q = Assert.Single(run.Quarantine("accelerometer"));
+        Assert.Equal((HugeKey, "object_too_large"), (q.SourceKey, q.Reason));
+        Assert.Contains($"exceeds the limit of {size - 1} bytes", q.Detail);
+        // Invoked directly by S3, the same: recorded, no error for Lambda to retry.
+        var direct = await run.Handler.HandleEventAsync(evt);
+        Assert.Equal("too_large", Assert.Single(direct.Outcomes).Status);
+        Assert.Equal(2, run.OutputKeys().Count());
 
         run.UseOptions(new LakeOptions { MaxObjectBytes = size });
         var retry = await run.DeliverJsonAsync(CaseTests.WrapInSqs(evt));

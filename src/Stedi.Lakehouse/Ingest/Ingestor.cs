@@ -48,6 +48,9 @@ public sealed class Ingestor
 {
     private const int ChunkRows = 8_192;
 
+    /// <summary>Prefix of the ledger's idempotency key of an object recorded as too large (never equal to a real version's).</summary>
+    public const string TooLargePrefix = "too_large:";
+
     private readonly IObjectStore _store;
     private readonly LakeIndex _index;
     private readonly IWorkQueue _queue;
@@ -137,7 +140,8 @@ public sealed class Ingestor
             manifest.QuarantineKey = quarantineKey;
             await RetractPreviousAsync(source, previousManifest, [], [], producer, ct);
             await PutManifestAsync(manifestKey, manifest, ct);
-            await _index.Ledger.PutAsync(new LedgerEntry(key, idem, source.Name, "", manifestKey), previous?.IdempotencyKey, ct);
+            // Recorded under its own idempotency key: a redelivery after the limit was raised ingests it (and replaces this).
+            await _index.Ledger.PutAsync(new LedgerEntry(key, TooLargePrefix + idem, source.Name, "", manifestKey), previous?.IdempotencyKey, ct);
             return new IngestResult(key, IngestStatus.TooLarge, manifest, ReasonCodes.ObjectTooLarge);
         }
 

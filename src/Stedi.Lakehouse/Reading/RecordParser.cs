@@ -55,6 +55,7 @@ public sealed class RecordParser
     private readonly int _extra, _line, _consentRaw = -1, _consentCol = -1;
     private readonly int[] _required, _windowed;
     private readonly string?[] _seenAs;
+    private readonly bool[] _hasValue; // a non-null value was stored: required columns hold 0, not null, until set
     private readonly List<string> _notes = [], _unknown = [];
     private readonly StringBuilder _extras = new();
 
@@ -86,6 +87,7 @@ public sealed class RecordParser
         };
         _windowed = windowed.Select(_staged.Ordinal).ToArray();
         _seenAs = new string?[_cols.Length];
+        _hasValue = new bool[_cols.Length];
     }
 
     /// <summary>What was normalised to accept the last record, e.g. <c>timestamp: number as string</c> (valid until the next call).</summary>
@@ -108,6 +110,7 @@ public sealed class RecordParser
         _unknown.Clear();
         _extras.Clear();
         Array.Clear(_seenAs);
+        Array.Clear(_hasValue);
         var row = target.AddRow();
         if (ParseInto(json, row, target, out rejection)) { target.Longs(Fields.LineNumber).Set(row, lineNumber); return true; }
         target.RemoveLastRow();
@@ -147,6 +150,7 @@ public sealed class RecordParser
                 if (ci == _consentCol && r.TokenType != JsonTokenType.Null)
                     target.Strings(Fields.ConsentRaw).Set(row, RawText(json, ref r));
                 var error = Convert(ref r, col, target[ci], row);
+                _hasValue[ci] = !target[ci].IsNull(row) && r.TokenType != JsonTokenType.Null && error is null;
                 if (error is { } e)
                 {
                     if (!IsShareDate(col)) return Reject(e.Code, $"{col.Name}: {e.Detail}", out rejection);
@@ -168,7 +172,7 @@ public sealed class RecordParser
         foreach (var i in _required)
         {
             var v = target[i];
-            if (v.IsNull(row)) return Reject(ReasonCodes.MissingRequiredField, _seenAs[i] is not null ? $"{_cols[i].Name}: null" : $"{_cols[i].Name}: missing", out rejection);
+            if (!_hasValue[i]) return Reject(ReasonCodes.MissingRequiredField, _seenAs[i] is not null ? $"{_cols[i].Name}: null" : $"{_cols[i].Name}: missing", out rejection);
             if (v is StringVector s && s.CodeAt(row) >= 0 && s.Pool[s.CodeAt(row)].Length == 0)
                 return Reject(ReasonCodes.MissingRequiredField, $"{_cols[i].Name}: empty", out rejection);
         }

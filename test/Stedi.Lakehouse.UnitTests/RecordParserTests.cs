@@ -1,0 +1,130 @@
+using System.Text;
+using Stedi.Lakehouse.Reading;
+
+namespace Stedi.Lakehouse.UnitTests;
+
+/// <summary>The typed record parser: straight into typed columns, normalisations counted, bad input rejected with a reason naming the field.</summary>
+public sealed class RecordParserTests
+{
+    private const long T = 1_750_000_000_000;
+    private static readonly TimeWindow Window = new(TimeWindow.DefaultMinEpochMillis, T + 86_400_000);
+
+    private static (bool Ok, ColumnBatch Batch, Rejection Why, RecordParser Parser) Parse(LandingSource source, string json, long line = 1)
+    {
+        var parser = new RecordParser(source, Window);
+        var batch = new ColumnBatch(source.Staged);
+        var ok = parser.TryParse(Encoding.UTF8.GetBytes(json), line, batch, out var why);
+        return (ok, batch, why, parser);
+    }
+
+    [Fact]
+    public void An_accelerometer_record_becomes_one_typed_row_with_its_line()
+    {
+        var (ok, b, _, p) = Parse(LandingSource.Accelerometer, $$"""{"user":"Ann@x.com","timestamp":{{T}},"x":0.5,"y":-1,"z":0}""", 7);
+        Assert.True(ok);
+        Assert.Equal(1, b.Count);
+        Assert.Equal("Ann@x.com", b.Strings(Fields.User)[0]);
+        Assert.Equal(T, b.Longs(Fields.Timestamp)[0]);
+        Assert.Equal([0.5, -1.0, 0.0], new[] { b.Doubles(Fields.X)[0], b.Doubles(Fields.Y)[0], b.Doubles(Fields.Z)[0] });
+        Assert.Equal(7, b.Longs(Fields.LineNumber)[0]);
+        Assert.True(b.Strings(Fields.Extra).IsNull(0));
+        Assert.Empty(p.Normalizations);
+    }
+
+    [Fact]
+    public void Repeated_strings_are_stored_once_in_the_pool()
+    {
+        var parser = new RecordParser(LandingSource.Accelerometer, Window);
+        var batch = new ColumnBatch(LandingSource.Accelerometer.Staged);
+        for (var i = 0; i < 100; i++)
+            Assert.True(parser.TryParse(Encoding.UTF8.GetBytes($$"""{"user":"ann@x.com","timestamp":{{T + i}},"x":0,"y":0,"z":0}"""), i + 1, batch, out _));
+        Assert.Equal(100, batch.Count);
+        Assert.Equal(1, batch.Pool.Count);
+    }
+
+    [Fact]
+    public void Field_names_match_case_insensitively_and_the_rename_is_counted()
+    {
+        var (ok, b, _, p) = Parse(LandingSource.Accelerometer, $$"""{"user":"a@x.com","timeStamp":{{T}},"x":1,"y":2,"z":3}""");
+        Assert.True(ok);
+        Assert.Equal(T, b.Longs(Fields.Timestamp)[0]);
+        Assert.Equal(["timeStamp: renamed to timestamp"], p.Normalizations);
+    }
+
+    [Theory]
+    [InlineData("""{"user":"a@x.com","timestamp":1750000000000,"timeStamp":1750000000001,"x":1,"y":2,"z":3}""", "keys 'timestamp' and 'timeStamp' both map to column timestamp")]
+    [InlineData("""{"user":"a@x.com","user":"b@x.com","timestamp":1750000000000,"x":1,"y":2,"z":3}""", "key 'user' appears twice")]
+    public void Two_keys_for_one_column_are_a_conflict_not_a_silent_choice(string json, string detail)
+    {
+        var (ok, b, why, _) = Parse(LandingSource.Accelerometer, json);
+        Assert.False(ok);
+        Assert.Equal(0, b.Count);
+        Assert.Equal(ReasonCodes.ConflictingKeys, why.Reason);
+        Assert.Equal(detail, why.Detail);
+    }
+
+    [Fact]
+    public void Numbers_as_strings_and_float_formatted_integers_are_normalised_and_counted()
+    {
+        var (ok, b, _, p) = Parse(LandingSource.StepTrainer, $$"""{"sensorReadingTime":"{{T}}","serialNumber":"S-1","distanceFromObject":3000000000.0}""");
+        Assert.True(ok);
+        Assert.Equal(T, b.Longs(Fields.SensorReadingTime)[0]);
+        Assert.Equal(3_000_000_000, b.Longs(Fields.DistanceFromObject)[0]);
+        Assert.Equal(["sensorReadingTime: number as string", "distanceFromObject: float-formatted integer"], p.Normalizations);
+    }
+
+    [Theory]
+    [InlineData("""{"user":"a@x.com","timestamp":1750000000000,"x":"left","y":2,"z":3}""", ReasonCodes.NotANumber, "x: not a number")]
+    [InlineData("""{"user":"a@x.com","timestamp":1750000000000,"x":1,"y":2}""", ReasonCodes.MissingRequiredField, "z: missing")]
+    [InlineData("""{"user":null,"timestamp":1750000000000,"x":1,"y":2,"z":3}""", ReasonCodes.MissingRequiredField, "user: null")]
+    [InlineData("""{"user":"","timestamp":1750000000000,"x":1,"y":2,"z":3}""", ReasonCodes.MissingRequiredField, "user: empty")]
+    [InlineData("""{"user":["a"],"timestamp":1750000000000,"x":1,"y":2,"z":3}""", ReasonCodes.NotAString, "user: not a string")]
+    [InlineData("""{"user":"a@x.com","timestamp":1750000000000.5,"x":1,"y":2,"z":3}""", ReasonCodes.NotAnInteger, "timestamp: 1750000000000.5 is not an integer")]
+    [InlineData("""{"user":"a@x.com","timestamp":1750000000000,"x":1,"y":2,"z":3} trailing""", ReasonCodes.InvalidJson, "invalid JSON: 't' is invalid after a single JSON value")]
+    public void A_bad_field_rejects_the_record_with_a_reason_naming_it(string json, string reason, string detail)
+    {
+        var (ok, b, why, _) = Parse(LandingSource.Accelerometer, json);
+        Assert.False(ok);
+        Assert.Equal(0, b.Count);
+        Assert.Equal(reason, why.Reason);
+        Assert.StartsWith(detail, why.Detail);
+    }
+
+    [Theory]
+    [InlineData(1_750_000_000L, "looks like seconds")]
+    [InlineData(1_750_000_000_000_000L, "looks like microseconds")]
+    [InlineData(0L, "not positive")]
+    [InlineData(-1L, "not positive")]
+    public void A_reading_time_outside_the_plausible_window_is_out_of_range_with_a_hint_at_the_unit(long t, string hint)
+    {
+        var (ok, _, why, _) = Parse(LandingSource.Accelerometer, $$"""{"user":"a@x.com","timestamp":{{t}},"x":1,"y":2,"z":3}""");
+        Assert.False(ok);
+        Assert.Equal(ReasonCodes.OutOfRange, why.Reason);
+        Assert.StartsWith($"timestamp: {t} is outside the plausible window 2015-01-01 to ", why.Detail);
+        Assert.EndsWith($"({hint})", why.Detail);
+    }
+
+    [Fact]
+    public void A_customer_keeps_consent_raw_unknown_fields_and_a_string_birthday()
+    {
+        var (ok, b, _, p) = Parse(LandingSource.Customer,
+            $$$"""{"customerName":"Ann","email":"Ann@X.com","birthDay":"1900-01-01","lastUpdateDate":{{{T}}},"shareWithResearchAsOfDate":"{{{T}}}","favouriteColour":{"r":1}}""");
+        Assert.True(ok);
+        Assert.Equal("1900-01-01", b.Strings(Fields.BirthDay)[0]);
+        Assert.Equal(T, b.Longs(Fields.ShareWithResearchAsOfDate)[0]);
+        Assert.Equal($"\"{T}\"", b.Strings(Fields.ConsentRaw)[0]);
+        Assert.Equal("""{"favouriteColour":{"r":1}}""", b.Strings(Fields.Extra)[0]);
+        Assert.Equal(["favouriteColour"], p.UnknownFields);
+        Assert.True(b.Longs(Fields.RegistrationDate).IsNull(0));
+    }
+
+    [Fact]
+    public void A_consent_date_that_is_not_a_date_reads_as_no_consent_not_as_a_bad_record()
+    {
+        var (ok, b, _, p) = Parse(LandingSource.Customer, $$"""{"email":"a@x.com","lastUpdateDate":{{T}},"shareWithResearchAsOfDate":true}""");
+        Assert.True(ok);
+        Assert.True(b.Longs(Fields.ShareWithResearchAsOfDate).IsNull(0));
+        Assert.Equal("true", b.Strings(Fields.ConsentRaw)[0]);
+        Assert.Equal(["shareWithResearchAsOfDate: not a number, read as null"], p.Normalizations);
+    }
+}
