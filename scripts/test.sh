@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 fast=0
 [ "${1:-}" = "--fast" ] && fast=1
 
-projects=(test/Stedi.Lakehouse.Local.Tests test/Stedi.Lakehouse.Tests test/Stedi.Cases.Tests test/Stedi.Lakehouse.Aws.Tests test/Stedi.Functions.Tests test/Stedi.Cli.Tests)
+projects=(test/Stedi.Lakehouse.UnitTests test/Stedi.Lakehouse.Local.Tests test/Stedi.Lakehouse.Tests test/Stedi.Cases.Tests test/Stedi.Lakehouse.Aws.Tests test/Stedi.Functions.Tests test/Stedi.Cli.Tests)
 [ $fast -eq 0 ] && projects+=(test/Stedi.Cdk.Tests)
 
 if [ -z "${STEDI_MOTO_ENDPOINT:-}" ] && ! "${STEDI_MOTO_PYTHON:-python3}" -c "import moto.server" 2>/dev/null; then
