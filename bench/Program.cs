@@ -9,12 +9,16 @@ using Stedi.Lakehouse.Schema;
 // stedi-bench: the pipeline against DuckDB on N× the real data, one scale per run (issue 6).
 //   --scale N [--json FILE] [--profile strict|rubric] [--work DIR] [--skip-incremental] [--big-object-mb M]
 //   [--seed S] [--real DIR] [--parallelism P]
+// Scenario data only (generated, not run; prints where it is): --scenario scaled --scale N | small-files --files F
+//   [--rows-per-file 50] | big-hour [--rows 10000000] [--rows-per-file 100000] | big-object [--big-object-mb 1024],
+//   with [--work DIR] [--seed S] [--real DIR].
 // Internal: --side pipeline|duckdb|bigobject (each side runs in its own child process, so peak RSS is its own).
 //   --side duckdb --landing DIR --out DIR [--profile P] [--threads T] [--result FILE] runs the peer alone.
 
 var opts = Args.Parse(args);
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 if (opts.TryGetValue("side", out var side)) return await Sides.RunAsync(side, opts);
+if (opts.TryGetValue("scenario", out var scenario)) return Scenarios.Run(scenario, opts);
 return await Orchestrator.RunAsync(opts);
 
 namespace Stedi.Bench
