@@ -234,4 +234,30 @@ public static class DuckDbPeer
             return new TableFingerprint(0, "0", "0", email is null ? null : 0);
         }
     }
+
+    /// <summary>
+    /// The number of (table, partition) pairs holding rows in a lake: partition folders
+    /// <c>&lt;zone&gt;/&lt;table&gt;/&lt;key&gt;=&lt;value&gt;/</c> below <paramref name="bucketFolder"/> whose
+    /// <c>part-00000.parquet</c> has more than zero rows, per published table. Read from the Parquet footers alone, so it
+    /// depends on the lake's layout, not on the engine.
+    /// </summary>
+    public static Dictionary<string, long> PartitionsWithOutput(string bucketFolder)
+    {
+        using var conn = new DuckDBConnection("DataSource=:memory:");
+        conn.Open();
+        var result = new Dictionary<string, long>();
+        foreach (var t in TableNames)
+        {
+            var glob = Path.Combine(bucketFolder, "*", t, "*=*", "part-00000.parquet");
+            try
+            {
+                result[t] = Scalar(conn, $"SELECT count(*) FROM parquet_file_metadata({Lit(glob)}) WHERE num_rows > 0");
+            }
+            catch (DbException e) when (e.Message.Contains("No files found", StringComparison.OrdinalIgnoreCase))
+            {
+                result[t] = 0;
+            }
+        }
+        return result;
+    }
 }

@@ -85,6 +85,7 @@ namespace Stedi.Bench
                     result["peak_rss_mb"] = Rss.PeakMb();
                     foreach (var (k, v) in full) result[k] = JsonSerializer.SerializeToNode(v);
                     result["fingerprints"] = Fingerprints(Path.Combine(p.BucketFolder, "*", "{0}", "*", "*.parquet"), strict);
+                    AddPartitions(result, "", p.BucketFolder);
                     if (o.TryGetValue("incr-accel", out var ia))
                     {
                         var incrDir = o["incr-dir"];
@@ -95,6 +96,7 @@ namespace Stedi.Bench
                         result["incremental_customer_seconds"] = s2;
                         result["incremental_customer_recomputes"] = r2;
                         result["fingerprints_after_incremental"] = Fingerprints(Path.Combine(p.BucketFolder, "*", "{0}", "*", "*.parquet"), strict);
+                        AddPartitions(result, "_after_incremental", p.BucketFolder);
                     }
                     break;
                 }
@@ -118,6 +120,14 @@ namespace Stedi.Bench
             if (o.TryGetValue("result", out var resultFile)) await File.WriteAllTextAsync(resultFile, text);
             else Console.WriteLine(text);
             return 0;
+        }
+
+        /// <summary>(table, partition) pairs holding rows in the lake, in total and per table.</summary>
+        private static void AddPartitions(JsonObject result, string suffix, string bucketFolder)
+        {
+            var byTable = DuckDbPeer.PartitionsWithOutput(bucketFolder);
+            result["partitions_with_output" + suffix] = byTable.Values.Sum();
+            result["partitions_with_output_by_table" + suffix] = JsonSerializer.SerializeToNode(byTable);
         }
 
         /// <summary>Fingerprints (rows, time sum, row-hash sum) of the five tables over Parquet files matched by a glob pattern with {0} = table.</summary>
@@ -164,6 +174,9 @@ namespace Stedi.Bench
             return (JsonNode.Parse(File.ReadAllText(resultFile))!.AsObject(), Math.Round(sw.Elapsed.TotalSeconds, 3));
         }
 
+        /// <summary>The machine's load average (<c>/proc/loadavg</c>), or "?".</summary>
+        internal static string LoadAvg() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?";
+
         private static string Sh(string cmd, string args)
         {
             try
@@ -203,7 +216,7 @@ namespace Stedi.Bench
                     ["memory"] = Sh("sh", "-c \"free -m | awk '/Mem:/{print $2\\\" MB\\\"}'\""),
                     ["dotnet"] = Environment.Version.ToString(),
                     ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
-                    ["loadavg_at_start"] = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?",
+                    ["loadavg_at_start"] = LoadAvg(),
                 },
             };
 
@@ -224,14 +237,21 @@ namespace Stedi.Bench
             var duckOut = Path.Combine(work, $"duckdb-out-x{scale}");
             var lake = Path.Combine(work, $"lake-x{scale}");
             Console.WriteLine("running DuckDB ...");
+            var duckLoadStart = LoadAvg();
             var (duck, duckWall) = Child("duckdb", Path.Combine(work, "duckdb.result.json"), "--landing", landing, "--out", duckOut, "--profile", profile);
+            var duckLoadEnd = LoadAvg();
             Console.WriteLine($"  DuckDB {duck["seconds"]} s");
             Console.WriteLine("running pipeline ...");
+            var pipeLoadStart = LoadAvg();
             var pipeArgs = new List<string> { "--landing", landing, "--lake", lake, "--profile", profile };
             if (o.TryGetValue("parallelism", out var par)) pipeArgs.AddRange(["--parallelism", par]);
             if (incremental) pipeArgs.AddRange(["--incr-dir", incrDir, "--incr-accel", incrAccel, "--incr-customer", incrCustomer]);
             var (pipe, pipeWall) = Child("pipeline", Path.Combine(work, "pipeline.result.json"), [.. pipeArgs]);
+            var pipeLoadEnd = LoadAvg();
             Console.WriteLine($"  pipeline {pipe["seconds"]} s");
+            // The machine is shared: the load average around each side says how much of the cores it could have had.
+            report["machine"]!["loadavg_duckdb"] = new JsonObject { ["start"] = duckLoadStart, ["end"] = duckLoadEnd };
+            report["machine"]!["loadavg_pipeline"] = new JsonObject { ["start"] = pipeLoadStart, ["end"] = pipeLoadEnd };
 
             // 3. outputs equal? counts, time sums and row-hash sums per table
             var duckFp = Sides.Fingerprints(Path.Combine(duckOut, "{0}.parquet"), strict);
@@ -268,6 +288,8 @@ namespace Stedi.Bench
                 ["ingest_busy_seconds"] = pipe["ingest_busy_seconds"]!.DeepClone(),
                 ["refine_busy_seconds"] = pipe["refine_busy_seconds"]!.DeepClone(),
                 ["recomputes"] = pipe["recomputes"]!.DeepClone(),
+                ["partitions_with_output"] = pipe["partitions_with_output"]?.DeepClone(),
+                ["partitions_with_output_by_table"] = pipe["partitions_with_output_by_table"]?.DeepClone(),
                 ["objects"] = pipe["objects"]!.DeepClone(),
                 ["failed_objects"] = pipe["failed_objects"]!.DeepClone(),
             };
@@ -280,6 +302,7 @@ namespace Stedi.Bench
                 report["incremental_accel_recomputes"] = pipe["incremental_accel_recomputes"]!.DeepClone();
                 report["incremental_customer_seconds"] = ic;
                 report["incremental_customer_recomputes"] = pipe["incremental_customer_recomputes"]!.DeepClone();
+                report["partitions_with_output_after_incremental"] = pipe["partitions_with_output_after_incremental"]?.DeepClone();
                 report["incremental_accel_speedup_vs_pipeline_full"] = Math.Round(ps / ia, 1);
                 report["incremental_accel_speedup_vs_duckdb_full"] = Math.Round(ds / ia, 1);
                 report["incremental_customer_speedup_vs_pipeline_full"] = Math.Round(ps / ic, 1);
@@ -350,6 +373,8 @@ namespace Stedi.Bench
             foreach (var k in keys)
                 if (r[k] is { } v) Console.WriteLine($"{k,-48} {v.ToJsonString()}");
             Console.WriteLine($"{"pipeline_breakdown",-48} {r["pipeline_breakdown"]!.ToJsonString()}");
+            Console.WriteLine($"{"loadavg duckdb (start / end)",-48} {r["machine"]!["loadavg_duckdb"]!["start"]} / {r["machine"]!["loadavg_duckdb"]!["end"]}");
+            Console.WriteLine($"{"loadavg pipeline (start / end)",-48} {r["machine"]!["loadavg_pipeline"]!["start"]} / {r["machine"]!["loadavg_pipeline"]!["end"]}");
         }
     }
 }
