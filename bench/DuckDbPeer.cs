@@ -4,8 +4,11 @@ using DuckDB.NET.Data;
 
 namespace Stedi.Bench;
 
-/// <summary>What one peer run did: rows per table, the timed seconds (read JSON, compute, write Parquet) and the untimed set-up.</summary>
-public sealed record PeerRun(Dictionary<string, long> Rows, double Seconds, double SetupSeconds, int Threads);
+/// <summary>
+/// What one peer run did: rows per table, the timed seconds (read JSON, compute, write Parquet), the CPU seconds this
+/// process used in that time (all threads; less sensitive than wall time to a shared machine), and the untimed set-up.
+/// </summary>
+public sealed record PeerRun(Dictionary<string, long> Rows, double Seconds, double CpuSeconds, double SetupSeconds, int Threads);
 
 /// <summary>
 /// The peer: DuckDB computing the five tables from the same landing JSON with plain SQL, written to Parquet (one
@@ -28,9 +31,18 @@ public static class DuckDbPeer
     /// JSON (records never span lines, so DuckDB can split files into blocks and parse them in parallel). A record
     /// larger than 1 MB would be an error; real records are under 400 bytes.
     /// </summary>
-    private static string ReadJson(string landing, string source, string columns) =>
-        $"read_json({Lit(landing + "/" + source + "/*.json")}, format = 'newline_delimited', records = true, "
-        + $"maximum_object_size = 1048576, compression = 'uncompressed', columns = {{{columns}}})";
+    /// A source with no files (a scenario landing without step trainer data) reads as an empty relation of the same columns.
+    private static string ReadJson(string landing, string source, string columns)
+    {
+        var folder = Path.Combine(landing, source);
+        if (!Directory.Exists(folder) || !Directory.EnumerateFiles(folder, "*.json").Any())
+        {
+            var typed = string.Join(", ", columns.Split(", ").Select(c => c.Split(": ")).Select(p => $"NULL::{p[1].Trim('\'')} AS {p[0]}"));
+            return $"(SELECT {typed} WHERE false)";
+        }
+        return $"read_json({Lit(landing + "/" + source + "/*.json")}, format = 'newline_delimited', records = true, "
+            + $"maximum_object_size = 1048576, compression = 'uncompressed', columns = {{{columns}}})";
+    }
 
     private const string CustomerJsonCols =
         "customerName: 'VARCHAR', email: 'VARCHAR', phone: 'VARCHAR', birthDay: 'VARCHAR', serialNumber: 'VARCHAR', "
@@ -161,14 +173,16 @@ public static class DuckDbPeer
         var sql = Sql(landing, strict, outDir);
         setup.Stop();
 
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         foreach (var s in sql) Exec(conn, s);
         sw.Stop();
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
 
         var counts = new Dictionary<string, long>();
         foreach (var t in TableNames)
             counts[t] = Scalar(conn, $"SELECT num_rows FROM parquet_file_metadata({Lit(Path.Combine(outDir, t + ".parquet"))})");
-        return new PeerRun(counts, Math.Round(sw.Elapsed.TotalSeconds, 3), Math.Round(setup.Elapsed.TotalSeconds, 3), n);
+        return new PeerRun(counts, Math.Round(sw.Elapsed.TotalSeconds, 3), Math.Round(cpu, 3), Math.Round(setup.Elapsed.TotalSeconds, 3), n);
     }
 
     /// <summary>Runs one statement.</summary>

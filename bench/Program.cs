@@ -70,6 +70,7 @@ namespace Stedi.Bench
                     int? threads = o.TryGetValue("threads", out var th) ? int.Parse(th, CultureInfo.InvariantCulture) : null;
                     var run = DuckDbPeer.Run(o["landing"], strict, o["out"], threads);
                     result["seconds"] = run.Seconds;
+                    result["cpu_seconds"] = run.CpuSeconds;
                     result["setup_seconds"] = run.SetupSeconds;
                     result["threads"] = run.Threads;
                     result["peak_rss_mb"] = Rss.PeakMb();
@@ -271,6 +272,7 @@ namespace Stedi.Bench
             double ps = pipe["seconds"]!.GetValue<double>(), ds = duck["seconds"]!.GetValue<double>();
             report["pipeline_seconds"] = ps;
             report["duckdb_seconds"] = ds;
+            report["duckdb_cpu_seconds"] = duck["cpu_seconds"]?.DeepClone();
             report["duckdb_setup_seconds"] = duck["setup_seconds"]?.DeepClone();
             report["duckdb_threads"] = duck["threads"]?.DeepClone();
             report["ratio"] = Math.Round(ps / ds, 2);
