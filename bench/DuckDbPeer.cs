@@ -29,9 +29,9 @@ public static class DuckDbPeer
     /// <summary>
     /// A landing source read with its columns and types given (no sampling, no type inference), as newline-delimited
     /// JSON (records never span lines, so DuckDB can split files into blocks and parse them in parallel). A record
-    /// larger than 1 MB would be an error; real records are under 400 bytes.
+    /// larger than 1 MB would be an error; real records are under 400 bytes. A source with no files (a scenario
+    /// landing without step trainer data) reads as an empty relation of the same columns.
     /// </summary>
-    /// A source with no files (a scenario landing without step trainer data) reads as an empty relation of the same columns.
     private static string ReadJson(string landing, string source, string columns)
     {
         var folder = Path.Combine(landing, source);
@@ -53,7 +53,7 @@ public static class DuckDbPeer
 
     /// <summary>
     /// The timed statements, in order: temporary tables for what several outputs need, then one <c>COPY … TO</c> per
-    /// published table (<c>{out}</c> stands for the output folder).
+    /// published table, writing <c>outDir/&lt;table&gt;.parquet</c>.
     /// </summary>
     public static IReadOnlyList<string> Sql(string landing, bool strict, string outDir)
     {
@@ -157,7 +157,7 @@ public static class DuckDbPeer
             try { Exec(conn, $"LOAD {ext}"); }
             catch (DbException) { /* built in, or loaded on first use */ }
         }
-        // Touch both readers/writers once so any lazy initialisation happens before the timer.
+        // Use the JSON functions once so any lazy initialisation happens before the timer.
         Exec(conn, "SELECT * FROM (SELECT json_object('a', 1)::VARCHAR)");
         return conn;
     }
@@ -167,8 +167,8 @@ public static class DuckDbPeer
     {
         var n = threads ?? Environment.ProcessorCount;
         var setup = Stopwatch.StartNew();
-        if (Directory.Exists(outDir)) Directory.Delete(outDir, true);
         Directory.CreateDirectory(outDir);
+        foreach (var t in TableNames) File.Delete(Path.Combine(outDir, t + ".parquet"));
         using var conn = Open(n);
         var sql = Sql(landing, strict, outDir);
         setup.Stop();
