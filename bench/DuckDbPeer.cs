@@ -84,13 +84,17 @@ public static class DuckDbPeer
         }
         return
         [
-            // One record per normalised email: the greatest lastUpdateDate (nulls lowest). Only emails whose greatest
-            // lastUpdateDate is shared by several records need the canonical form (the ten fields as compact JSON with
-            // sorted keys, greatest wins); every other email has exactly one candidate and keeps it.
+            // The customer records with their normalised email (the key), read once.
+            $"CREATE TEMP TABLE cust AS SELECT *, lower(trim(email)) AS ckey FROM {ReadJson(l, "customer", CustomerJsonCols)}",
+            // Every email as written in the customer file, with its key: most readings spell their user exactly like
+            // this, and a hash lookup is cheaper than normalising every reading's email.
+            "CREATE TEMP TABLE spellings AS SELECT DISTINCT email AS raw, ckey FROM cust WHERE email IS NOT NULL",
+            // One record per key: the greatest lastUpdateDate (nulls lowest). Only keys whose greatest lastUpdateDate
+            // is shared by several records need the canonical form (the ten fields as compact JSON with sorted keys,
+            // greatest wins); every other key has exactly one candidate and keeps it.
             $@"CREATE TEMP TABLE winners AS
                WITH latest AS (
-                   SELECT * FROM (SELECT *, lower(trim(email)) AS ckey FROM {ReadJson(l, "customer", CustomerJsonCols)})
-                   QUALIFY lastUpdateDate IS NOT DISTINCT FROM max(lastUpdateDate) OVER (PARTITION BY ckey)),
+                   SELECT * FROM cust QUALIFY lastUpdateDate IS NOT DISTINCT FROM max(lastUpdateDate) OVER (PARTITION BY ckey)),
                counted AS (SELECT *, count(*) OVER (PARTITION BY ckey) AS n FROM latest)
                SELECT * EXCLUDE (n) FROM counted WHERE n = 1
                UNION ALL
@@ -100,15 +104,19 @@ public static class DuckDbPeer
                    'phone', phone, 'registrationDate', registrationDate, 'serialNumber', serialNumber,
                    'shareWithFriendsAsOfDate', shareWithFriendsAsOfDate, 'shareWithPublicAsOfDate', shareWithPublicAsOfDate,
                    'shareWithResearchAsOfDate', shareWithResearchAsOfDate)::VARCHAR DESC) = 1",
-            // customer_trusted: winners with research consent; email published normalised.
-            $"CREATE TEMP TABLE ct AS SELECT * REPLACE (ckey AS email) FROM winners WHERE shareWithResearchAsOfDate > 0",
-            // accelerometer_trusted: one scan of the readings, a hash join on the normalised email against the (small)
-            // consenting customers, readings at or after consent, exact duplicates collapsed.
-            $@"CREATE TEMP TABLE acc AS SELECT DISTINCT c.ckey AS ""user"", a.""timestamp"", a.x, a.y, a.z
-                 FROM {ReadJson(l, "accelerometer", AccelJsonCols)} a JOIN ct c ON lower(trim(a.""user"")) = c.ckey
+            // customer_trusted: winners with research consent; email published normalised; cid numbers them so the
+            // readings can be deduplicated and joined on an integer rather than on the email text.
+            $"CREATE TEMP TABLE ct AS SELECT * REPLACE (ckey AS email), row_number() OVER () AS cid FROM winners WHERE shareWithResearchAsOfDate > 0",
+            // accelerometer_trusted (by cid): one scan of the readings; each reading's key is looked up by its email as
+            // written and computed only for spellings the customer file does not have (the same key either way); a hash
+            // join against the (small) consenting customers, readings at or after consent, exact duplicates collapsed.
+            $@"CREATE TEMP TABLE acc AS SELECT DISTINCT c.cid, a.""timestamp"", a.x, a.y, a.z
+                 FROM {ReadJson(l, "accelerometer", AccelJsonCols)} a
+                      LEFT JOIN spellings s ON s.raw = a.""user""
+                      JOIN ct c ON c.ckey = coalesce(s.ckey, lower(trim(a.""user"")))
                  WHERE a.""timestamp"" >= c.shareWithResearchAsOfDate",
             // customer_curated: trusted customers with a trusted reading (a semi-join).
-            "CREATE TEMP TABLE cc AS SELECT * FROM ct WHERE ckey IN (SELECT \"user\" FROM acc)",
+            "CREATE TEMP TABLE cc AS SELECT * FROM ct WHERE cid IN (SELECT cid FROM acc)",
             // Per serial with a curated owner: the earliest curated consent (no reading before it can be kept) and the
             // moment from which every owner had consented (null when some owner never did).
             $@"CREATE TEMP TABLE serials AS
@@ -123,7 +131,7 @@ public static class DuckDbPeer
                FROM {ReadJson(l, "step_trainer", StepJsonCols)} s JOIN serials i ON i.serialNumber = s.serialNumber
                WHERE s.sensorReadingTime >= i.curated_from",
             $"COPY (SELECT {CustomerCols} FROM ct) {Out("customer_trusted")}",
-            $"COPY acc {Out("accelerometer_trusted")}",
+            $@"COPY (SELECT c.ckey AS ""user"", a.""timestamp"", a.x, a.y, a.z FROM acc a JOIN ct c ON c.cid = a.cid) {Out("accelerometer_trusted")}",
             $"COPY (SELECT {CustomerCols} FROM cc) {Out("customer_curated")}",
             // step_trainer_trusted: a reading every owner of its serial had consented to by then; otherwise (a shared
             // serial with an owner not consenting at that moment) only when a curated owner's phone has a trusted
@@ -132,14 +140,14 @@ public static class DuckDbPeer
                      UNION ALL
                      SELECT DISTINCT s.sensorReadingTime, s.serialNumber, s.distanceFromObject
                      FROM steps s JOIN acc a ON a.""timestamp"" = s.sensorReadingTime
-                          JOIN cc c ON c.ckey = a.""user"" AND c.serialNumber = s.serialNumber
+                          JOIN cc c ON c.cid = a.cid AND c.serialNumber = s.serialNumber
                      WHERE NOT coalesce(s.sensorReadingTime >= s.all_from, false)) {Out("step_trainer_trusted")}",
             // machine_learning_curated: a step reading and a trusted accelerometer reading of the same millisecond whose
-            // user owns the serial. Every step reading with such a match is in step_trainer_trusted, so joining the
+            // customer owns the serial. Every step reading with such a match is in step_trainer_trusted, so joining the
             // candidate steps is joining step_trainer_trusted.
             $@"COPY (SELECT s.sensorReadingTime, s.serialNumber, s.distanceFromObject, a.""timestamp"", a.x, a.y, a.z
                      FROM steps s JOIN acc a ON a.""timestamp"" = s.sensorReadingTime
-                          JOIN cc c ON c.ckey = a.""user"" AND c.serialNumber = s.serialNumber) {Out("machine_learning_curated")}",
+                          JOIN cc c ON c.cid = a.cid AND c.serialNumber = s.serialNumber) {Out("machine_learning_curated")}",
         ];
     }
 
