@@ -195,7 +195,7 @@ namespace Stedi.Bench
         {
             if (!o.TryGetValue("scale", out var scaleText) || !int.TryParse(scaleText, out var scale) || scale < 1)
             {
-                Console.Error.WriteLine("usage: stedi-bench --scale N [--json FILE] [--profile strict|rubric] [--work DIR] [--skip-incremental] [--big-object-mb M] [--seed S] [--real DIR]");
+                Console.Error.WriteLine("usage: stedi-bench --scale N [--json FILE] [--profile strict|rubric] [--work DIR] [--skip-incremental] [--big-object-mb M] [--seed S] [--real DIR] [--parallelism P]\n       stedi-bench --scenario scaled|small-files|big-hour|big-object [...] (generate only; see BENCHMARKS.md)\n       stedi-bench --side duckdb --landing DIR --out DIR [--profile P] [--threads T] [--result FILE]");
                 return 2;
             }
             var profile = o.GetValueOrDefault("profile", "strict");
