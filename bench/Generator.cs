@@ -18,7 +18,7 @@ public sealed record GeneratedLanding(string Dir, long Rows, long Bytes, int Fil
 /// consenting customers are those of the real data. Files hold <see cref="RowsPerFile"/> rows like the real ones.
 /// A later customer file carries consent changes: newer records that withdraw or grant consent.
 /// </summary>
-public sealed class Generator
+public sealed partial class Generator
 {
     /// <summary>Shift between copies: two hours (the real data's 43 minutes fall into ~2 hour buckets).</summary>
     public const long CopyShiftMs = 2 * 3_600_000L;
@@ -33,11 +33,13 @@ public sealed class Generator
     private readonly List<(string User, long Ts, string X, string Y, string Z)> _accel = [];
     private readonly List<(long Ts, string Serial, string Dist)> _steps = [];
     private readonly int _seed;
+    private readonly string _realLanding;
 
     /// <summary>Reads the real landing data once.</summary>
     public Generator(string realLanding, int seed)
     {
         _seed = seed;
+        _realLanding = realLanding;
         foreach (var f in Directory.GetFiles(Path.Combine(realLanding, "customer"), "*.json").Order(StringComparer.Ordinal))
             foreach (var l in File.ReadLines(f)) if (l.Trim().Length > 0) _customers.Add(JsonNode.Parse(l)!.AsObject());
         foreach (var f in Directory.GetFiles(Path.Combine(realLanding, "accelerometer"), "*.json").Order(StringComparer.Ordinal))

@@ -9,11 +9,16 @@ using Stedi.Lakehouse.Schema;
 // stedi-bench: the pipeline against DuckDB on N× the real data, one scale per run (issue 6).
 //   --scale N [--json FILE] [--profile strict|rubric] [--work DIR] [--skip-incremental] [--big-object-mb M]
 //   [--seed S] [--real DIR] [--parallelism P]
+// Scenario data only (generated, not run; prints where it is): --scenario scaled --scale N | small-files --files F
+//   [--rows-per-file 50] | big-hour [--rows 10000000] [--rows-per-file 100000] | big-object [--big-object-mb 1024],
+//   with [--work DIR] [--seed S] [--real DIR].
 // Internal: --side pipeline|duckdb|bigobject (each side runs in its own child process, so peak RSS is its own).
+//   --side duckdb --landing DIR --out DIR [--profile P] [--threads T] [--result FILE] runs the peer alone.
 
 var opts = Args.Parse(args);
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 if (opts.TryGetValue("side", out var side)) return await Sides.RunAsync(side, opts);
+if (opts.TryGetValue("scenario", out var scenario)) return Scenarios.Run(scenario, opts);
 return await Orchestrator.RunAsync(opts);
 
 namespace Stedi.Bench
@@ -60,11 +65,16 @@ namespace Stedi.Bench
             {
                 case "duckdb":
                 {
-                    var sw = Stopwatch.StartNew();
-                    var counts = DuckDbPeer.Run(o["landing"], strict, o["out"]);
-                    result["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 3);
+                    // Timed inside the peer: reading the JSON, computing and writing the five Parquet files only
+                    // (connection open and settings are set-up, reported apart).
+                    int? threads = o.TryGetValue("threads", out var th) ? int.Parse(th, CultureInfo.InvariantCulture) : null;
+                    var run = DuckDbPeer.Run(o["landing"], strict, o["out"], threads);
+                    result["seconds"] = run.Seconds;
+                    result["cpu_seconds"] = run.CpuSeconds;
+                    result["setup_seconds"] = run.SetupSeconds;
+                    result["threads"] = run.Threads;
                     result["peak_rss_mb"] = Rss.PeakMb();
-                    result["tables"] = JsonSerializer.SerializeToNode(counts);
+                    result["tables"] = JsonSerializer.SerializeToNode(run.Rows);
                     break;
                 }
                 case "pipeline":
@@ -76,6 +86,7 @@ namespace Stedi.Bench
                     result["peak_rss_mb"] = Rss.PeakMb();
                     foreach (var (k, v) in full) result[k] = JsonSerializer.SerializeToNode(v);
                     result["fingerprints"] = Fingerprints(Path.Combine(p.BucketFolder, "*", "{0}", "*", "*.parquet"), strict);
+                    AddPartitions(result, "", p.BucketFolder);
                     if (o.TryGetValue("incr-accel", out var ia))
                     {
                         var incrDir = o["incr-dir"];
@@ -86,6 +97,7 @@ namespace Stedi.Bench
                         result["incremental_customer_seconds"] = s2;
                         result["incremental_customer_recomputes"] = r2;
                         result["fingerprints_after_incremental"] = Fingerprints(Path.Combine(p.BucketFolder, "*", "{0}", "*", "*.parquet"), strict);
+                        AddPartitions(result, "_after_incremental", p.BucketFolder);
                     }
                     break;
                 }
@@ -105,8 +117,18 @@ namespace Stedi.Bench
                     Console.Error.WriteLine($"unknown side '{side}'");
                     return 2;
             }
-            await File.WriteAllTextAsync(o["result"], result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            var text = result.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+            if (o.TryGetValue("result", out var resultFile)) await File.WriteAllTextAsync(resultFile, text);
+            else Console.WriteLine(text);
             return 0;
+        }
+
+        /// <summary>(table, partition) pairs holding rows in the lake, in total and per table.</summary>
+        private static void AddPartitions(JsonObject result, string suffix, string bucketFolder)
+        {
+            var byTable = DuckDbPeer.PartitionsWithOutput(bucketFolder);
+            result["partitions_with_output" + suffix] = byTable.Values.Sum();
+            result["partitions_with_output_by_table" + suffix] = JsonSerializer.SerializeToNode(byTable);
         }
 
         /// <summary>Fingerprints (rows, time sum, row-hash sum) of the five tables over Parquet files matched by a glob pattern with {0} = table.</summary>
@@ -117,8 +139,9 @@ namespace Stedi.Bench
             var o = new JsonObject();
             foreach (var t in DuckDbPeer.TableNames)
             {
-                var (rows, time, hash) = DuckDbPeer.Fingerprint(conn, t, string.Format(CultureInfo.InvariantCulture, globPattern, t), strict);
-                o[t] = new JsonObject { ["rows"] = rows, ["time_sum"] = time, ["row_hash_sum"] = hash };
+                var f = DuckDbPeer.Fingerprint(conn, t, string.Format(CultureInfo.InvariantCulture, globPattern, t), strict);
+                o[t] = new JsonObject { ["rows"] = f.Rows, ["time_sum"] = f.TimeSum, ["row_hash_sum"] = f.RowHashSum };
+                if (f.EmailsNotNormalised is { } n) o[t]!["emails_not_normalised"] = n;
             }
             return o;
         }
@@ -152,6 +175,9 @@ namespace Stedi.Bench
             return (JsonNode.Parse(File.ReadAllText(resultFile))!.AsObject(), Math.Round(sw.Elapsed.TotalSeconds, 3));
         }
 
+        /// <summary>The machine's load average (<c>/proc/loadavg</c>), or "?".</summary>
+        internal static string LoadAvg() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?";
+
         private static string Sh(string cmd, string args)
         {
             try
@@ -169,7 +195,7 @@ namespace Stedi.Bench
         {
             if (!o.TryGetValue("scale", out var scaleText) || !int.TryParse(scaleText, out var scale) || scale < 1)
             {
-                Console.Error.WriteLine("usage: stedi-bench --scale N [--json FILE] [--profile strict|rubric] [--work DIR] [--skip-incremental] [--big-object-mb M] [--seed S] [--real DIR]");
+                Console.Error.WriteLine("usage: stedi-bench --scale N [--json FILE] [--profile strict|rubric] [--work DIR] [--skip-incremental] [--big-object-mb M] [--seed S] [--real DIR] [--parallelism P]\n       stedi-bench --scenario scaled|small-files|big-hour|big-object [...] (generate only; see BENCHMARKS.md)\n       stedi-bench --side duckdb --landing DIR --out DIR [--profile P] [--threads T] [--result FILE]");
                 return 2;
             }
             var profile = o.GetValueOrDefault("profile", "strict");
@@ -191,7 +217,7 @@ namespace Stedi.Bench
                     ["memory"] = Sh("sh", "-c \"free -m | awk '/Mem:/{print $2\\\" MB\\\"}'\""),
                     ["dotnet"] = Environment.Version.ToString(),
                     ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
-                    ["loadavg_at_start"] = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?",
+                    ["loadavg_at_start"] = LoadAvg(),
                 },
             };
 
@@ -212,15 +238,22 @@ namespace Stedi.Bench
             var duckOut = Path.Combine(work, $"duckdb-out-x{scale}");
             var lake = Path.Combine(work, $"lake-x{scale}");
             Console.WriteLine("running DuckDB ...");
+            var duckLoadStart = LoadAvg();
             var (duck, duckWall) = Child("duckdb", Path.Combine(work, "duckdb.result.json"), "--landing", landing, "--out", duckOut, "--profile", profile);
+            var duckLoadEnd = LoadAvg();
             Console.WriteLine($"  DuckDB {duck["seconds"]} s");
             Console.WriteLine("running pipeline ...");
+            var pipeLoadStart = LoadAvg();
             var pipeArgs = new List<string> { "--landing", landing, "--lake", lake, "--profile", profile };
             if (o.TryGetValue("parallelism", out var par)) pipeArgs.AddRange(["--parallelism", par]);
             if (o.ContainsKey("interleave")) pipeArgs.Add("--interleave");
             if (incremental) pipeArgs.AddRange(["--incr-dir", incrDir, "--incr-accel", incrAccel, "--incr-customer", incrCustomer]);
             var (pipe, pipeWall) = Child("pipeline", Path.Combine(work, "pipeline.result.json"), [.. pipeArgs]);
+            var pipeLoadEnd = LoadAvg();
             Console.WriteLine($"  pipeline {pipe["seconds"]} s");
+            // The machine is shared: the load average around each side says how much of the cores it could have had.
+            report["machine"]!["loadavg_duckdb"] = new JsonObject { ["start"] = duckLoadStart, ["end"] = duckLoadEnd };
+            report["machine"]!["loadavg_pipeline"] = new JsonObject { ["start"] = pipeLoadStart, ["end"] = pipeLoadEnd };
 
             // 3. outputs equal? counts, time sums and row-hash sums per table
             var duckFp = Sides.Fingerprints(Path.Combine(duckOut, "{0}.parquet"), strict);
@@ -240,6 +273,9 @@ namespace Stedi.Bench
             double ps = pipe["seconds"]!.GetValue<double>(), ds = duck["seconds"]!.GetValue<double>();
             report["pipeline_seconds"] = ps;
             report["duckdb_seconds"] = ds;
+            report["duckdb_cpu_seconds"] = duck["cpu_seconds"]?.DeepClone();
+            report["duckdb_setup_seconds"] = duck["setup_seconds"]?.DeepClone();
+            report["duckdb_threads"] = duck["threads"]?.DeepClone();
             report["ratio"] = Math.Round(ps / ds, 2);
             report["pipeline_rows_per_second"] = Math.Round(landingInfo.Rows / ps);
             report["duckdb_rows_per_second"] = Math.Round(landingInfo.Rows / ds);
@@ -255,6 +291,8 @@ namespace Stedi.Bench
                 ["ingest_busy_seconds"] = pipe["ingest_busy_seconds"]!.DeepClone(),
                 ["refine_busy_seconds"] = pipe["refine_busy_seconds"]!.DeepClone(),
                 ["recomputes"] = pipe["recomputes"]!.DeepClone(),
+                ["partitions_with_output"] = pipe["partitions_with_output"]?.DeepClone(),
+                ["partitions_with_output_by_table"] = pipe["partitions_with_output_by_table"]?.DeepClone(),
                 ["objects"] = pipe["objects"]!.DeepClone(),
                 ["failed_objects"] = pipe["failed_objects"]!.DeepClone(),
             };
@@ -267,6 +305,7 @@ namespace Stedi.Bench
                 report["incremental_accel_recomputes"] = pipe["incremental_accel_recomputes"]!.DeepClone();
                 report["incremental_customer_seconds"] = ic;
                 report["incremental_customer_recomputes"] = pipe["incremental_customer_recomputes"]!.DeepClone();
+                report["partitions_with_output_after_incremental"] = pipe["partitions_with_output_after_incremental"]?.DeepClone();
                 report["incremental_accel_speedup_vs_pipeline_full"] = Math.Round(ps / ia, 1);
                 report["incremental_accel_speedup_vs_duckdb_full"] = Math.Round(ds / ia, 1);
                 report["incremental_customer_speedup_vs_pipeline_full"] = Math.Round(ps / ic, 1);
@@ -337,6 +376,8 @@ namespace Stedi.Bench
             foreach (var k in keys)
                 if (r[k] is { } v) Console.WriteLine($"{k,-48} {v.ToJsonString()}");
             Console.WriteLine($"{"pipeline_breakdown",-48} {r["pipeline_breakdown"]!.ToJsonString()}");
+            Console.WriteLine($"{"loadavg duckdb (start / end)",-48} {r["machine"]!["loadavg_duckdb"]!["start"]} / {r["machine"]!["loadavg_duckdb"]!["end"]}");
+            Console.WriteLine($"{"loadavg pipeline (start / end)",-48} {r["machine"]!["loadavg_pipeline"]!["start"]} / {r["machine"]!["loadavg_pipeline"]!["end"]}");
         }
     }
 }
