@@ -49,7 +49,7 @@ public abstract class EndToEndTests(EndToEndFixture f, ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Glue_has_the_five_tables_with_schema_columns_parquet_serde_locations_and_one_partition_per_folder()
+    public async Task Glue_has_the_five_tables_with_schema_columns_parquet_serde_locations_and_the_functions_registered_no_partition()
     {
         var catalog = f.Deployment.Lake.Catalog;
         var bucket = f.Deployment.Lake.Config.Bucket;
@@ -65,9 +65,9 @@ public abstract class EndToEndTests(EndToEndFixture f, ITestOutputHelper output)
             Assert.Equal(GlueCatalog.ParquetInputFormat, g.InputFormat);
             Assert.Equal(GlueCatalog.ParquetOutputFormat, g.OutputFormat);
             Assert.Equal("parquet", g.Parameters["classification"]);
-            var partitions = await catalog.GetPartitionValuesAsync(t.Name);
-            Assert.Equal(partitions.Count, partitions.Distinct().Count());
-            Assert.Equal(f.Emulated.Partitions[t.Name], partitions.ToHashSet());
+            // Athena finds partitions by projection (declared by the stack); the functions make no catalog call at all.
+            Assert.Empty(await catalog.GetPartitionValuesAsync(t.Name));
+            Assert.NotEmpty(f.Emulated.Partitions[t.Name]);
         }
     }
 }

@@ -10,8 +10,10 @@ public sealed class FunctionEnvironmentTests
     public void Missing_configuration_names_every_missing_variable_at_once()
     {
         var e = Assert.Throws<InvalidOperationException>(() => FunctionEnvironment.FromEnvironment(_ => null));
-        foreach (var name in new[] { "STEDI_LAKE_BUCKET", "STEDI_INDEX_TABLE", "STEDI_REFRESH_QUEUE_URL", "STEDI_GLUE_DATABASE" })
+        foreach (var name in new[] { "STEDI_LAKE_BUCKET", "STEDI_INDEX_TABLE", "STEDI_REFRESH_QUEUE_URL", "STEDI_CUSTOMER_KEY_SECRET_ID" })
             Assert.Contains($"{name} is not set", e.Message, StringComparison.Ordinal);
+        // The functions make no catalog call: the Glue database is not needed to run them.
+        Assert.DoesNotContain("STEDI_GLUE_DATABASE", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -32,10 +34,12 @@ public sealed class FunctionEnvironmentTests
         var env = new Dictionary<string, string>
         {
             ["STEDI_LAKE_BUCKET"] = "lake", ["STEDI_INDEX_TABLE"] = "index", ["STEDI_REFRESH_QUEUE_URL"] = "http://q/refresh.fifo", ["STEDI_GLUE_DATABASE"] = "stedi",
+            ["STEDI_CUSTOMER_KEY_SECRET_ID"] = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stedi-key",
             ["STEDI_PROFILE"] = "rubric", ["STEDI_SOURCE"] = "step_trainer", ["STEDI_MAX_OBJECT_BYTES"] = "1000", ["AWS_REGION"] = "eu-west-1", ["STEDI_ENDPOINT_URL"] = "http://127.0.0.1:5000",
         };
         var f = FunctionEnvironment.FromEnvironment(k => env.GetValueOrDefault(k));
-        Assert.Equal(new AwsLakeConfig("lake", "index", "http://q/refresh.fifo", "stedi", "eu-west-1", "http://127.0.0.1:5000"), f.Lake);
+        Assert.Equal(new AwsLakeConfig("lake", "index", "http://q/refresh.fifo", "stedi", "eu-west-1", "http://127.0.0.1:5000",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stedi-key"), f.Lake);
         Assert.Equal(ConsentProfile.Rubric, f.Options.Profile);
         Assert.Equal(1000, f.Options.MaxObjectBytes);
         Assert.Equal("step_trainer", f.Source!.Name);
