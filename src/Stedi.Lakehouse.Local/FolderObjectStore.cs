@@ -93,16 +93,31 @@ public sealed class FolderObjectStore : IObjectStore
         try
         {
             string etag;
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            // Synchronous file I/O: on Linux asynchronous file writes are queued to the thread pool, which costs more than
+            // the local disk write itself. Hash while copying, so Head and List need not read the object again.
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.None))
+            using (var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5))
             {
-                // Hash while copying, so Head and List need not read the object again.
-                using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-                var buffer = new byte[1 << 16];
-                int n;
-                while ((n = await content.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                if (content is MemoryStream ms && ms.TryGetBuffer(out var whole))
                 {
-                    md5.AppendData(buffer, 0, n);
-                    await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                    var rest = whole.AsSpan((int)ms.Position);
+                    md5.AppendData(rest);
+                    file.Write(rest);
+                    ms.Position = ms.Length;
+                }
+                else
+                {
+                    var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
+                    try
+                    {
+                        int n;
+                        while ((n = await content.ReadAsync(buffer.AsMemory(0, 1 << 16), ct).ConfigureAwait(false)) > 0)
+                        {
+                            md5.AppendData(buffer, 0, n);
+                            file.Write(buffer, 0, n);
+                        }
+                    }
+                    finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
                 }
                 etag = Convert.ToHexStringLower(md5.GetHashAndReset());
             }

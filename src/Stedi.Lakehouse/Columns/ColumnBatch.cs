@@ -135,23 +135,70 @@ public sealed class ColumnBatch
         Count = start + rows.Length;
     }
 
+    /// <summary>
+    /// Appends one row of a batch of another table through a column map (<paramref name="map"/>[i] = the source position
+    /// of this table's column i, or −1 for null): the per-row path of a recipe's output, without look-ups.
+    /// </summary>
+    public void AppendMapped(ColumnBatch source, int row, int[] map)
+    {
+        Span<int> one = [row];
+        for (var i = 0; i < _columns.Length; i++)
+        {
+            if (map[i] >= 0) _columns[i].AppendFrom(source._columns[map[i]], one);
+            else _columns[i].AddDefault();
+        }
+        Count++;
+    }
+
     /// <summary>Compares two rows over the given column positions (nulls first, strings ordinal).</summary>
     public RowComparison Comparer(params int[] ordinals) => new(this, ordinals);
 
     /// <summary>Compares two rows over every column, in column order.</summary>
     public RowComparison FullComparer() => new(this, Enumerable.Range(0, _columns.Length).ToArray());
 
-    /// <summary>Row indexes 0..Count-1 sorted by a comparison; ties keep index order (stable).</summary>
+    /// <summary>
+    /// Row indexes 0..Count-1 sorted by a comparison; ties keep index order (stable). Rows are first sorted by 64-bit
+    /// keys of the first two compared columns (a primitive sort, no delegate per comparison); only runs whose keys tie
+    /// are ordered by the full comparison.
+    /// </summary>
     public int[] SortedRows(RowComparison comparison)
     {
-        var order = new int[Count];
-        for (var i = 0; i < order.Length; i++) order[i] = i;
-        Array.Sort(order, (a, b) =>
+        var n = Count;
+        var keys = new SortKey[n];
+        var (c0, r0) = comparison.Column(0);
+        var (c1, r1) = comparison.Column(1);
+        for (var i = 0; i < n; i++)
+            keys[i] = new SortKey(c0 is null ? 0 : c0.SortKey(i, r0), c1 is null ? 0 : c1.SortKey(i, r1), i);
+        Array.Sort(keys, default(SortKeyComparer));
+        var order = new int[n];
+        for (var i = 0; i < n; i++) order[i] = keys[i].Row;
+        // Runs of equal keys: the remaining columns (and ties on the first two beyond what the keys tell) decide.
+        for (var start = 0; start < n;)
         {
-            var c = comparison.Compare(a, b);
-            return c != 0 ? c : a.CompareTo(b);
-        });
+            var end = start + 1;
+            while (end < n && keys[end].A == keys[start].A && keys[end].B == keys[start].B) end++;
+            if (end - start > 1)
+                Array.Sort(order, start, end - start, Comparer<int>.Create((a, b) =>
+                {
+                    var c = comparison.Compare(a, b);
+                    return c != 0 ? c : a.CompareTo(b);
+                }));
+            start = end;
+        }
         return order;
+    }
+
+    private readonly record struct SortKey(long A, long B, int Row);
+
+    private readonly struct SortKeyComparer : IComparer<SortKey>
+    {
+        public int Compare(SortKey x, SortKey y)
+        {
+            var c = x.A.CompareTo(y.A);
+            if (c != 0) return c;
+            c = x.B.CompareTo(y.B);
+            return c != 0 ? c : x.Row.CompareTo(y.Row);
+        }
     }
 
     private void CheckSameShape(ColumnBatch source)
@@ -187,6 +234,9 @@ public sealed class RowComparison
         }
         return 0;
     }
+
+    /// <summary>The vector and string ranks of the i-th compared column, or (null, null) past the last.</summary>
+    internal (ColumnVector? Vector, int[]? Ranks) Column(int i) => i < _ordinals.Length ? (_batch[_ordinals[i]], _ranks[i]) : (null, null);
 
     /// <summary>Whether two rows are equal over the columns.</summary>
     public bool Equal(int a, int b) => Compare(a, b) == 0;

@@ -35,6 +35,12 @@ public abstract class ColumnVector
     /// <summary>Hash of a row's value (equal values, equal hashes).</summary>
     internal abstract int HashRow(int row);
 
+    /// <summary>
+    /// A 64-bit key that orders rows as <see cref="CompareRows"/> does (nulls lowest; strings by <paramref name="ranks"/>):
+    /// equal values give equal keys; different keys always order as the values do.
+    /// </summary>
+    internal abstract long SortKey(int row, int[]? ranks);
+
     /// <summary>A new empty vector for a column type.</summary>
     public static ColumnVector For(ColumnType type, bool nullable, int capacity, StringPool? pool) => type switch
     {
@@ -148,6 +154,8 @@ public sealed class StringVector : ColumnVector
     }
 
     internal override int HashRow(int row) => _codes[row];
+
+    internal override long SortKey(int row, int[]? ranks) => _codes[row] < 0 ? long.MinValue : ranks![_codes[row]];
 
     /// <summary>Appends string values read from Parquet (interned in <see cref="Pool"/>; no string is allocated for a repeated value).</summary>
     internal void AppendRead(ReadOnlySpan<ReadOnlyMemory<char>> present, ReadOnlySpan<int> definitionLevels, int rows)
@@ -270,6 +278,9 @@ public sealed class LongVector : ColumnVector
 
     internal override int HashRow(int row) => IsNull(row) ? int.MinValue : _values[row].GetHashCode();
 
+    // A real long.MinValue ties with null here; the full comparison after the key sort orders them.
+    internal override long SortKey(int row, int[]? ranks) => IsNull(row) ? long.MinValue : _values[row];
+
     /// <summary>Appends values read from Parquet: <paramref name="present"/> non-null values, placed where the definition level is set (all rows when none are given).</summary>
     internal void AppendRead(ReadOnlySpan<long> present, ReadOnlySpan<int> definitionLevels, int rows)
     {
@@ -390,6 +401,14 @@ public sealed class DoubleVector : ColumnVector
     }
 
     internal override int HashRow(int row) => IsNull(row) ? int.MinValue : (_values[row] == 0 ? 0.0 : _values[row]).GetHashCode();
+
+    internal override long SortKey(int row, int[]? ranks)
+    {
+        if (IsNull(row)) return long.MinValue;
+        var v = _values[row] == 0 ? 0.0 : _values[row]; // -0.0 equals 0.0
+        var bits = BitConverter.DoubleToInt64Bits(v);
+        return bits >= 0 ? bits : bits ^ long.MaxValue; // IEEE order as a signed integer order
+    }
 
     /// <summary>Appends values read from Parquet (see <see cref="LongVector"/>).</summary>
     internal void AppendRead(ReadOnlySpan<double> present, ReadOnlySpan<int> definitionLevels, int rows)

@@ -51,6 +51,7 @@ public sealed class OutputBuilder
     private readonly List<string?> _objectOf = [];
     private readonly List<bool> _tallied = [];
     private readonly List<string?> _flag = [];
+    private readonly Dictionary<TableSchema, int[]> _maps = [];
 
     /// <summary>Creates an empty output of a table over a recompute's pool.</summary>
     public OutputBuilder(TableSchema table, StringPool pool) => Rows = new ColumnBatch(table, 0, pool);
@@ -69,11 +70,17 @@ public sealed class OutputBuilder
     /// <param name="flag">A flag to count when the row is kept, e.g. <c>ambiguous_serial_attributed</c>.</param>
     public int Add(ColumnBatch source, int row, string? objectId, int copies = 1, string? flag = null)
     {
+        // Column positions of the source in this table's order, worked out once per source table.
+        if (!_maps.TryGetValue(source.Schema, out var map))
+        {
+            map = new int[Rows.Schema.Columns.Count];
+            for (var i = 0; i < map.Length; i++) map[i] = source.Schema.TryOrdinal(Rows.Schema.Columns[i], out var o) ? o : -1;
+            _maps[source.Schema] = map;
+        }
         var first = Rows.Count;
-        Span<int> one = [row];
         for (var i = 0; i < copies; i++)
         {
-            Rows.AppendProjected(source, one);
+            Rows.AppendMapped(source, row, map);
             _objectOf.Add(objectId);
             _tallied.Add(i == 0);
             _flag.Add(i == 0 ? flag : null);

@@ -76,36 +76,51 @@ internal sealed class AccelerometerTrustedRecipe : ITableRecipe
         var rows = staged.Rows;
         var users = rows.Strings(Fields.User);
         var times = rows.Longs(Fields.Timestamp);
-        // Per distinct user (a pool code): its join key and customer key, computed once.
-        var byCode = new Dictionary<int, (string JoinKey, string Key)>();
+        // Per distinct user (a pool code): its join key (as a code of the same pool) and customer key, computed once;
+        // then everything per row is an array look-up.
+        var pool = rows.Pool;
+        var seen = new bool[pool.Count];
+        var keyOf = new string[pool.Count];
+        var joinCodeOf = new int[pool.Count];
+        var keys = new HashSet<string>(StringComparer.Ordinal);
         for (var r = 0; r < rows.Count; r++)
         {
             var code = users.CodeAt(r);
-            if (byCode.ContainsKey(code)) continue;
-            var user = users.Pool[code];
-            byCode[code] = (ctx.Rules.JoinKey(user), ctx.CustomerKey(user));
+            if (seen[code]) continue;
+            seen[code] = true;
+            var user = pool[code];
+            keyOf[code] = ctx.CustomerKey(user);
+            keys.Add(keyOf[code]);
         }
-        var views = await ctx.ViewsAsync(byCode.Values.Select(v => v.Key).Distinct().ToList());
+        for (var c = 0; c < seen.Length; c++) if (seen[c]) joinCodeOf[c] = ctx.Pool.Intern(ctx.Rules.JoinKey(pool[c]));
+        var views = await ctx.ViewsAsync(keys);
+        var viewOf = new CustomerView[pool.Count];
+        for (var c = 0; c < seen.Length; c++) if (seen[c]) viewOf[c] = views[keyOf[c]];
         var output = new OutputBuilder(Output, ctx.Pool);
         var published = output.Rows.Strings(Fields.User);
         for (var r = 0; r < rows.Count; r++)
         {
-            var (joinKey, key) = byCode[users.CodeAt(r)];
-            var view = views[key];
+            var code = users.CodeAt(r);
+            var view = viewOf[code];
             if (!view.Consented) { ctx.Detail.Filter(staged.ObjectOf(r), FilterRules.NoResearchConsent); continue; }
             if (ctx.Rules.BeforeConsent(times[r], view)) { ctx.Detail.Filter(staged.ObjectOf(r), FilterRules.BeforeConsent); continue; }
             var first = output.Add(rows, r, staged.ObjectOf(r), view.Multiplicity);
-            for (var i = 0; i < view.Multiplicity; i++) published.Set(first + i, joinKey);
+            for (var i = 0; i < view.Multiplicity; i++) published.SetCode(first + i, joinCodeOf[code]);
         }
         var result = output.Finish(ctx.Detail, ctx.Rules.CollapsesDuplicates);
         // Who holds trusted readings here (after duplicates collapsed): customer_curated and the customers' Step Trainer hours follow its changes.
         var outUsers = result.Rows.Strings(Fields.User);
+        var keyOfCode = new Dictionary<int, string>();
         foreach (var r in result.Order)
         {
-            var joinKey = outUsers[r]!;
-            var key = ctx.CustomerKey(joinKey);
+            var code = outUsers.CodeAt(r);
+            if (!keyOfCode.TryGetValue(code, out var key))
+            {
+                var joinKey = outUsers.Pool[code];
+                keyOfCode[code] = key = ctx.CustomerKey(joinKey);
+                ctx.Detail.TrustedCustomers.TryAdd(key, Partitioning.EmailBucket(joinKey));
+            }
             ctx.TrustedCounts[key] = ctx.TrustedCounts.GetValueOrDefault(key) + 1;
-            ctx.Detail.TrustedCustomers.TryAdd(key, Partitioning.EmailBucket(joinKey));
         }
         return result;
     }
@@ -221,17 +236,35 @@ internal sealed class MachineLearningCuratedRecipe(TableSchema output) : ITableR
         }
         var stepTime = steps.Longs(Fields.SensorReadingTime);
         var stepSerial = steps.Strings(Fields.SerialNumber);
-        var keepsUser = Output.TryOrdinal(Fields.User, out _);
+        var stepDistance = steps.Longs(Fields.DistanceFromObject);
+        var (ax, ay, az) = (accel.Doubles(Fields.X), accel.Doubles(Fields.Y), accel.Doubles(Fields.Z));
+        var o = result.Rows;
+        var (oTime, oSerial, oDistance, oTs) = (o.Longs(Fields.SensorReadingTime), o.Strings(Fields.SerialNumber), o.Longs(Fields.DistanceFromObject), o.Longs(Fields.Timestamp));
+        var (ox, oy, oz) = (o.Doubles(Fields.X), o.Doubles(Fields.Y), o.Doubles(Fields.Z));
+        var oUser = Output.TryOrdinal(Fields.User, out _) ? o.Strings(Fields.User) : null;
+        // The accelerometer reading's customer view, by user code (strict pairs through the customer's serial).
+        var viewOfUser = views is null ? null : new CustomerView?[accel.Pool.Count];
         for (var s = 0; s < steps.Count; s++)
         {
             if (!byMoment.TryGetValue(stepTime[s], out var matches)) continue;
+            var serial = stepSerial[s]!;
             foreach (var a in matches)
             {
-                if (views is not null && !ctx.Rules.Pairs(stepSerial[s]!, views[ctx.CustomerKey(accelUser[a]!)])) continue;
-                var o = result.AddRow();
-                Recipes.Copy(result.Rows, o, steps, s, StepColumns);
-                Recipes.Copy(result.Rows, o, accel, a, AccelerometerColumns);
-                if (keepsUser) Recipes.Copy(result.Rows, o, accel, a, Fields.User);
+                if (viewOfUser is not null)
+                {
+                    var code = accelUser.CodeAt(a);
+                    var view = viewOfUser[code] ??= views![ctx.CustomerKey(accelUser.Pool[code])];
+                    if (!ctx.Rules.Pairs(serial, view)) continue;
+                }
+                var row = result.AddRow();
+                oTime.Set(row, stepTime[s]);
+                oSerial.SetCode(row, stepSerial.CodeAt(s));
+                oDistance.Set(row, stepDistance[s]);
+                oTs.Set(row, accelTime[a]);
+                ox.Set(row, ax[a]);
+                oy.Set(row, ay[a]);
+                oz.Set(row, az[a]);
+                oUser?.SetCode(row, accelUser.CodeAt(a));
             }
         }
         return result.Finish(ctx.Detail, collapseDuplicates: false);

@@ -3,7 +3,8 @@ using System.IO.Compression;
 namespace Stedi.Lakehouse.Reading;
 
 /// <summary>One candidate record cut out of a landing object: the bytes of one top-level JSON value, or an error.</summary>
-/// <param name="Bytes">The record's UTF-8 bytes (one line, or several lines of a pretty-printed object).</param>
+/// <param name="Bytes">The record's UTF-8 bytes (one line, or several lines of a pretty-printed object). Valid only until the
+/// scanner moves to the next record (often a slice of its read buffer): copy what must outlive it.</param>
 /// <param name="LineNumber">1-based line where the record starts.</param>
 /// <param name="ByteOffset">0-based byte offset of that line in the (decompressed) object.</param>
 /// <param name="Error">Null for a candidate record; else a reason code (<see cref="ReasonCodes"/>) for text that is not one.</param>
@@ -67,10 +68,11 @@ public sealed class LandingScanner
             if (acc.Length == 0)
             {
                 if (trimmed.IsEmpty) continue;
-                if (trimmed[0] != (byte)'{') { yield return new(line.ToArray(), lineNo, offset, ReasonCodes.InvalidJson); continue; }
+                if (trimmed[0] != (byte)'{') { yield return new(line, lineNo, offset, ReasonCodes.InvalidJson); continue; }
                 state = default;
                 state.Feed(line.Span);
-                if (state.Depth == 0 || state.Broken) { yield return new(line.ToArray(), lineNo, offset, state.Broken ? ReasonCodes.InvalidJson : null); state = default; continue; }
+                // The common case, one object per line: handed on as a slice of the read buffer, valid until the next record.
+                if (state.Depth == 0 || state.Broken) { yield return new(line, lineNo, offset, state.Broken ? ReasonCodes.InvalidJson : null); state = default; continue; }
                 acc.Write(line.Span); acc.WriteByte((byte)'\n');
                 accLine = lineNo; accOffset = offset;
                 continue;
@@ -100,12 +102,12 @@ public sealed class LandingScanner
 
     private Stream Decompress(Stream input)
     {
-        var buffered = new BufferedStream(input, 1 << 16);
+        // Peek two bytes without losing them (a prefix stream hands them back first). No extra buffering layer: the line
+        // reader reads 64 KiB at a time, which the input (a buffered file, or an S3 body) serves without another copy.
         var head = new byte[2];
         var n = 0;
-        // Peek two bytes without losing them: BufferedStream cannot unread, so wrap in a prefix stream.
-        while (n < 2) { var r = buffered.Read(head, n, 2 - n); if (r == 0) break; n += r; }
-        Stream rest = new PrefixedStream(head.AsMemory(0, n), buffered);
+        while (n < 2) { var r = input.Read(head, n, 2 - n); if (r == 0) break; n += r; }
+        Stream rest = new PrefixedStream(head.AsMemory(0, n), input);
         if (n == 2 && head[0] == 0x1F && head[1] == 0x8B)
         {
             WasGzip = true;
@@ -191,14 +193,19 @@ public sealed class LandingScanner
         }
     }
 
-    /// <summary>Reads physical lines ('\n'-terminated, '\r' kept for the parser to ignore) with a bounded buffer.</summary>
+    /// <summary>
+    /// Reads physical lines ('\n'-terminated, '\r' kept for the parser to ignore) with a bounded buffer. A line that
+    /// lies within the read buffer is returned as a slice of it, without a copy; a line that straddles refills is
+    /// assembled in a reusable side buffer. Either is valid until the next call.
+    /// </summary>
     private sealed class LineReader(Stream s)
     {
         private readonly byte[] _buf = new byte[1 << 16];
         private int _start, _end;
         private bool _eof;
         private long _line, _consumed;
-        private readonly MemoryStream _long = new();
+        private byte[] _long = new byte[4096];
+        private int _longLength;
 
         public long Position => _consumed;
 
@@ -211,16 +218,19 @@ public sealed class LandingScanner
         public bool Next(out ReadOnlyMemory<byte> line, out long lineNo, out long offset, out bool tooLong)
         {
             tooLong = false;
-            _long.SetLength(0);
+            _longLength = 0;
             offset = _consumed;
             var dropped = false;
+            var assembled = false;
             while (true)
             {
-                var idx = Array.IndexOf(_buf, (byte)'\n', _start, _end - _start);
+                var idx = _buf.AsSpan(_start, _end - _start).IndexOf((byte)'\n');
                 if (idx >= 0)
                 {
+                    idx += _start;
                     var len = idx - _start;
-                    Append(len, ref dropped);
+                    if (!assembled) line = _buf.AsMemory(_start, len);
+                    else { Append(len, ref dropped); line = _long.AsMemory(0, _longLength); }
                     _start = idx + 1;
                     _consumed += len + 1;
                     break;
@@ -228,13 +238,15 @@ public sealed class LandingScanner
                 if (_eof)
                 {
                     var len = _end - _start;
-                    if (len == 0 && _long.Length == 0 && !dropped) { line = default; lineNo = _line; return false; }
-                    Append(len, ref dropped);
+                    if (len == 0 && !assembled) { line = default; lineNo = _line; return false; }
+                    if (!assembled) line = _buf.AsMemory(_start, len);
+                    else { Append(len, ref dropped); line = _long.AsMemory(0, _longLength); }
                     _start = _end;
                     _consumed += len;
                     break;
                 }
                 // Move the partial line into the side buffer and refill.
+                assembled = true;
                 Append(_end - _start, ref dropped);
                 _consumed += _end - _start;
                 _start = _end = 0;
@@ -247,22 +259,29 @@ public sealed class LandingScanner
             }
             _line++;
             lineNo = _line;
-            tooLong = dropped;
-            line = _long.ToArray();
+            tooLong = dropped || line.Length > MaxRecordBytes;
+            if (tooLong && line.Length > 4096) line = line[..4096];
             return true;
         }
 
         private void Append(int len, ref bool dropped)
         {
             if (len <= 0) return;
-            if (_long.Length + len > MaxRecordBytes)
+            if (_longLength + len > MaxRecordBytes)
             {
-                var keep = (int)Math.Max(0, Math.Min(len, 4096 - _long.Length));
-                if (keep > 0) _long.Write(_buf, _start, keep);
+                var keep = (int)Math.Max(0, Math.Min(len, 4096 - _longLength));
+                if (keep > 0) { Grow(_longLength + keep); _buf.AsSpan(_start, keep).CopyTo(_long.AsSpan(_longLength)); _longLength += keep; }
                 dropped = true;
                 return;
             }
-            _long.Write(_buf, _start, len);
+            Grow(_longLength + len);
+            _buf.AsSpan(_start, len).CopyTo(_long.AsSpan(_longLength));
+            _longLength += len;
+        }
+
+        private void Grow(int needed)
+        {
+            if (needed > _long.Length) Array.Resize(ref _long, Math.Max(needed, _long.Length * 2));
         }
     }
 

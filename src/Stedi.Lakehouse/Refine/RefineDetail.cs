@@ -57,8 +57,15 @@ public sealed class RefineDetail
     /// <summary>accelerometer_trusted: customer key → customer bucket of every customer with a trusted reading in the partition.</summary>
     public SortedDictionary<string, string> TrustedCustomers { get; init; } = new(StringComparer.Ordinal);
 
+    // Tallies by object id while a recompute runs (a hash look-up per row), moved into PerObject (sorted) when serialised.
+    private readonly Dictionary<string, ObjectTally> _tallies = new(StringComparer.Ordinal);
+
     /// <summary>Serialises to compact JSON.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, DetailJson.Options);
+    public string ToJson()
+    {
+        foreach (var (id, t) in _tallies) PerObject[id] = t;
+        return JsonSerializer.Serialize(this, DetailJson.Options);
+    }
 
     /// <summary>Parses JSON written by <see cref="ToJson"/>.</summary>
     /// <exception cref="JsonException">Malformed JSON.</exception>
@@ -81,7 +88,7 @@ public sealed class RefineDetail
 
     private ObjectTally Tally(string objectId)
     {
-        if (!PerObject.TryGetValue(objectId, out var t)) PerObject[objectId] = t = new ObjectTally();
+        if (!_tallies.TryGetValue(objectId, out var t)) _tallies[objectId] = t = new ObjectTally();
         return t;
     }
 }
