@@ -111,6 +111,20 @@ public sealed class ColumnBatch
         Count += rows.Length;
     }
 
+    /// <summary>
+    /// Appends rows [start, start+count) of another batch whose columns include this table's (by name, e.g. a compacted
+    /// staged object with its extra object id column): contiguous copies.
+    /// </summary>
+    public void AppendRange(ColumnBatch source, int start, int count)
+    {
+        for (var i = 0; i < _columns.Length; i++)
+        {
+            var o = ReferenceEquals(source.Schema, Schema) ? i : source.Schema.Ordinal(Schema.Columns[i]);
+            _columns[i].AppendRange(source._columns[o], start, count);
+        }
+        Count += count;
+    }
+
     /// <summary>Appends every row of another batch of the same table.</summary>
     public void AppendAll(ColumnBatch source)
     {

@@ -29,6 +29,9 @@ public abstract class ColumnVector
     /// <summary>Appends every row of another vector of the same type.</summary>
     internal abstract void AppendAll(ColumnVector source);
 
+    /// <summary>Appends rows [start, start+count) of another vector of the same type.</summary>
+    internal abstract void AppendRange(ColumnVector source, int start, int count);
+
     /// <summary>Compares two rows (nulls first; strings ordinal by <paramref name="ranks"/> of their pool).</summary>
     internal abstract int CompareRows(int a, int b, int[]? ranks);
 
@@ -141,6 +144,26 @@ public sealed class StringVector : ColumnVector
         {
             var c = s._codes[i];
             _codes[Count++] = c < 0 ? -1 : map[c];
+        }
+    }
+
+    internal override void AppendRange(ColumnVector source, int start, int count)
+    {
+        var s = (StringVector)source;
+        Grow(ref _codes, Count + count);
+        if (ReferenceEquals(s.Pool, Pool))
+        {
+            s._codes.AsSpan(start, count).CopyTo(_codes.AsSpan(Count));
+            Count += count;
+            return;
+        }
+        var map = new Dictionary<int, int>();
+        for (var i = start; i < start + count; i++)
+        {
+            var c = s._codes[i];
+            if (c < 0) { _codes[Count++] = -1; continue; }
+            if (!map.TryGetValue(c, out var mine)) map[c] = mine = Pool.Intern(s.Pool[c]);
+            _codes[Count++] = mine;
         }
     }
 
@@ -266,6 +289,20 @@ public sealed class LongVector : ColumnVector
         Count += s.Count;
     }
 
+    internal override void AppendRange(ColumnVector source, int start, int count)
+    {
+        var s = (LongVector)source;
+        Grow(ref _values, Count + count);
+        s._values.AsSpan(start, count).CopyTo(_values.AsSpan(Count));
+        if (_nulls is not null)
+        {
+            Grow(ref _nulls, Count + count);
+            if (s._nulls is not null) s._nulls.AsSpan(start, count).CopyTo(_nulls.AsSpan(Count));
+            else _nulls.AsSpan(Count, count).Clear();
+        }
+        Count += count;
+    }
+
     internal override int CompareRows(int a, int b, int[]? ranks)
     {
         if (_nulls is not null)
@@ -388,6 +425,20 @@ public sealed class DoubleVector : ColumnVector
             else _nulls.AsSpan(Count, s.Count).Clear();
         }
         Count += s.Count;
+    }
+
+    internal override void AppendRange(ColumnVector source, int start, int count)
+    {
+        var s = (DoubleVector)source;
+        Grow(ref _values, Count + count);
+        s._values.AsSpan(start, count).CopyTo(_values.AsSpan(Count));
+        if (_nulls is not null)
+        {
+            Grow(ref _nulls, Count + count);
+            if (s._nulls is not null) s._nulls.AsSpan(start, count).CopyTo(_nulls.AsSpan(Count));
+            else _nulls.AsSpan(Count, count).Clear();
+        }
+        Count += count;
     }
 
     internal override int CompareRows(int a, int b, int[]? ranks)

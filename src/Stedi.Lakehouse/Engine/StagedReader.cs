@@ -162,56 +162,64 @@ internal sealed class StagedReader(IObjectStore store, IBatchCache cache, LakeOp
 
     private sealed record Merged(ColumnBatch Rows, string[] ObjectIds, int[] ObjectOfRow);
 
-    /// <summary>Concatenates the segments in (object id, line) order into one batch sharing the recompute's pool.</summary>
+    /// <summary>
+    /// Concatenates the segments in (object id, line) order into one batch sharing the recompute's pool. A staged object
+    /// holds its rows in line order, and a compacted one in (object id, line) order, so each is a few contiguous runs:
+    /// the runs are sorted (by object id, then first line) and copied whole, in time linear in the rows.
+    /// </summary>
     private static Merged Merge(TableSchema staged, List<(string? ObjectId, ColumnBatch Batch)> segments, HashSet<string> fromCompact, StringPool pool)
     {
-        // Row references: (segment, row, object id) sorted by (object id, line).
-        var ids = new SortedSet<string>(StringComparer.Ordinal);
-        var refs = new List<(int Segment, int Row, string ObjectId, long Line)>();
+        var runs = new List<(string Id, long FirstLine, int Segment, int Start, int Count)>();
         for (var s = 0; s < segments.Count; s++)
         {
             var (objectId, batch) = segments[s];
             var lines = batch.Longs(Fields.LineNumber);
-            var idColumn = objectId is null ? batch.Strings(Fields.ObjectId) : null;
-            for (var r = 0; r < batch.Count; r++)
+            if (batch.Count == 0) continue;
+            if (objectId is not null)
             {
-                var id = objectId ?? idColumn![r]!;
-                if (objectId is null && !fromCompact.Contains(id)) continue;
-                refs.Add((s, r, id, lines[r]));
-                ids.Add(id);
+                AddRuns(runs, objectId, s, batch, lines, 0, batch.Count);
+                continue;
+            }
+            var ids = batch.Strings(Fields.ObjectId);
+            for (var r = 0; r < batch.Count;)
+            {
+                var code = ids.CodeAt(r);
+                var end = r + 1;
+                while (end < batch.Count && ids.CodeAt(end) == code) end++;
+                var id = ids.Pool[code];
+                if (fromCompact.Contains(id)) AddRuns(runs, id, s, batch, lines, r, end - r);
+                r = end;
             }
         }
-        refs.Sort((a, b) =>
+        runs.Sort((a, b) =>
         {
-            var c = string.CompareOrdinal(a.ObjectId, b.ObjectId);
-            return c != 0 ? c : a.Line.CompareTo(b.Line);
+            var c = string.CompareOrdinal(a.Id, b.Id);
+            return c != 0 ? c : a.FirstLine.CompareTo(b.FirstLine);
         });
-        var objectIds = ids.ToArray();
-        var index = objectIds.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i, StringComparer.Ordinal);
-        var rows = new ColumnBatch(staged, refs.Count, pool);
-        var objectOfRow = new int[refs.Count];
-        // Append runs of consecutive rows from one segment at once.
-        var run = new List<int>();
-        var runSegment = -1;
-        for (var i = 0; i < refs.Count; i++)
+        var total = runs.Sum(r => r.Count);
+        var rows = new ColumnBatch(staged, total, pool);
+        var objectOfRow = new int[total];
+        var objectIds = new List<string>();
+        foreach (var run in runs)
         {
-            if (refs[i].Segment != runSegment && run.Count > 0)
-            {
-                Append(rows, segments[runSegment].Batch, run);
-                run.Clear();
-            }
-            runSegment = refs[i].Segment;
-            run.Add(refs[i].Row);
-            objectOfRow[i] = index[refs[i].ObjectId];
+            if (objectIds.Count == 0 || objectIds[^1] != run.Id) objectIds.Add(run.Id);
+            objectOfRow.AsSpan(rows.Count, run.Count).Fill(objectIds.Count - 1);
+            rows.AppendRange(segments[run.Segment].Batch, run.Start, run.Count);
         }
-        if (run.Count > 0) Append(rows, segments[runSegment].Batch, run);
-        return new Merged(rows, objectIds, objectOfRow);
+        return new Merged(rows, [.. objectIds], objectOfRow);
     }
 
-    private static void Append(ColumnBatch target, ColumnBatch source, List<int> rows)
+    /// <summary>Adds the rows [start, start+count) of one object as runs in line order (one run unless the lines go back).</summary>
+    private static void AddRuns(List<(string, long, int, int, int)> runs, string id, int segment, ColumnBatch batch, LongVector lines, int start, int count)
     {
-        if (ReferenceEquals(source.Schema, target.Schema) || source.Schema.Equals(target.Schema)) target.Append(source, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows));
-        else target.AppendProjected(source, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows));
+        var runStart = start;
+        for (var r = start + 1; r < start + count; r++)
+        {
+            if (lines[r] >= lines[r - 1]) continue;
+            runs.Add((id, lines[runStart], segment, runStart, r - runStart));
+            runStart = r;
+        }
+        runs.Add((id, lines[runStart], segment, runStart, start + count - runStart));
     }
 
     /// <summary>Writes every row read as one compacted object (with its manifest), then removes older compactions.</summary>

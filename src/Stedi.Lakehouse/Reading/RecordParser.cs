@@ -112,7 +112,7 @@ public sealed class RecordParser
         Array.Clear(_seenAs);
         Array.Clear(_hasValue);
         var row = target.AddRow();
-        if (ParseInto(json, row, target, out rejection)) { target.Longs(Fields.LineNumber).Set(row, lineNumber); return true; }
+        if (ParseInto(json, row, target, out rejection)) { ((LongVector)target[_line]).Set(row, lineNumber); return true; }
         target.RemoveLastRow();
         return false;
     }

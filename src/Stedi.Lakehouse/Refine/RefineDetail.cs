@@ -31,6 +31,16 @@ public sealed class ObjectTally
     public long Accepted { get; set; }
     /// <summary>Rows filtered, by rule.</summary>
     public SortedDictionary<string, long> Filtered { get; init; } = new(StringComparer.Ordinal);
+
+    // Counted per row while a recompute runs (a hash look-up), moved into Filtered when the detail is serialised.
+    internal Dictionary<string, long>? Counting;
+
+    internal void Seal()
+    {
+        if (Counting is null) return;
+        foreach (var (rule, n) in Counting) Filtered[rule] = Filtered.GetValueOrDefault(rule) + n;
+        Counting = null;
+    }
 }
 
 /// <summary>
@@ -57,13 +67,17 @@ public sealed class RefineDetail
     /// <summary>accelerometer_trusted: customer key → customer bucket of every customer with a trusted reading in the partition.</summary>
     public SortedDictionary<string, string> TrustedCustomers { get; init; } = new(StringComparer.Ordinal);
 
-    // Tallies by object id while a recompute runs (a hash look-up per row), moved into PerObject (sorted) when serialised.
+    // Tallies by object id and rule while a recompute runs (hash look-ups per row), moved into the sorted maps when serialised.
     private readonly Dictionary<string, ObjectTally> _tallies = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _filtered = new(StringComparer.Ordinal);
 
     /// <summary>Serialises to compact JSON.</summary>
     public string ToJson()
     {
-        foreach (var (id, t) in _tallies) PerObject[id] = t;
+        foreach (var (id, t) in _tallies) { t.Seal(); PerObject[id] = t; }
+        _tallies.Clear();
+        foreach (var (rule, n) in _filtered) Filtered[rule] = Filtered.GetValueOrDefault(rule) + n;
+        _filtered.Clear();
         return JsonSerializer.Serialize(this, DetailJson.Options);
     }
 
@@ -73,10 +87,10 @@ public sealed class RefineDetail
 
     internal void Filter(string? objectId, string rule, long n = 1)
     {
-        Filtered[rule] = Filtered.GetValueOrDefault(rule) + n;
+        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_filtered, rule, out _) += n;
         if (objectId is null) return;
         var t = Tally(objectId);
-        t.Filtered[rule] = t.Filtered.GetValueOrDefault(rule) + n;
+        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(t.Counting ??= new(StringComparer.Ordinal), rule, out _) += n;
     }
 
     internal void Accept(string? objectId)
