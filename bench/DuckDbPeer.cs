@@ -12,7 +12,7 @@ public sealed record PeerRun(Dictionary<string, long> Rows, double Seconds, doub
 
 /// <summary>
 /// The peer: DuckDB computing the five tables from the same landing JSON with plain SQL, written to Parquet (one
-/// file per table). The SQL states DESIGN.md §2 for each profile as set-based rules (see BENCHMARKS.md, "What the
+/// file per table). The SQL states docs/ARCHITECTURE.md §2 for each profile as set-based rules (see BENCHMARKS.md, "What the
 /// DuckDB peer does"): one scan of each landing source, no correlated subqueries, and the intermediate results that
 /// more than one table needs kept as temporary tables so nothing is read or computed twice.
 /// </summary>

@@ -19,7 +19,9 @@ internal static class Scenarios
     private static int Int(Dictionary<string, string> o, string name, int fallback) =>
         o.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
 
-    public static int Run(string scenario, Dictionary<string, string> o)
+    public static int Run(string scenario, Dictionary<string, string> o) => RunAsync(scenario, o).GetAwaiter().GetResult();
+
+    private static async Task<int> RunAsync(string scenario, Dictionary<string, string> o)
     {
         var seed = Int(o, "seed", 42);
         var work = Path.GetFullPath(o.GetValueOrDefault("work", Path.Combine(Path.GetTempPath(), "stedi-bench")));
@@ -66,6 +68,23 @@ internal static class Scenarios
                 return 2;
         }
         Console.WriteLine($"{scenario}: {landing.Rows:N0} rows, {landing.Bytes / 1048576.0:N1} MB, {landing.Files} files in {sw.Elapsed.TotalSeconds:N1} s -> {landing.Dir}");
+        if (!o.ContainsKey("run")) return 0;
+        // --run: the pipeline side of the scenario, in this process (its RSS is the scenario's own).
+        var lake = Path.Combine(work, $"lake-{scenario}");
+        var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?";
+        System.Text.Json.Nodes.JsonObject result = scenario switch
+        {
+            "small-files" => await ScenarioDrivers.SmallFilesAsync(landing.Dir, lake, seed),
+            "big-hour" => await ScenarioDrivers.BigHourAsync(landing.Dir, lake),
+            _ => throw new ArgumentException($"--run is not available for scenario '{scenario}'"),
+        };
+        result["scenario"] = scenario;
+        result["loadavg_start"] = load;
+        result["loadavg_end"] = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?";
+        var json = result.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        Console.WriteLine(json);
+        if (o.TryGetValue("json", out var jsonFile)) await File.WriteAllTextAsync(jsonFile, json);
+        if (Directory.Exists(lake)) Directory.Delete(lake, true);
         return 0;
     }
 }

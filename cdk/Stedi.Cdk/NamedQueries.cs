@@ -10,7 +10,7 @@ public sealed record NamedQuery(string Name, string Description, string Sql);
 
 /// <summary>
 /// The named queries of the workgroup: a row count per published table, and spot checks whose expected result is 0
-/// (each one counts rows that would break a guarantee of DESIGN.md §2–3). Column and table names come from
+/// (each one counts rows that would break a guarantee of docs/ARCHITECTURE.md §2–3). Column and table names come from
 /// <see cref="Tables"/>; identifiers are double-quoted because <c>user</c> and <c>timestamp</c> are reserved words.
 /// </summary>
 public static class NamedQueries
@@ -35,7 +35,7 @@ public static class NamedQueries
         var consent = Col(cust, "shareWithResearchAsOfDate");
         var hour = Tables.ReadingHour;
 
-        // Email comparison follows the profile's join key (DESIGN.md §2): normalised for strict, as written for rubric.
+        // Email comparison follows the profile's join key (docs/ARCHITECTURE.md §2): normalised for strict, as written for rubric.
         string Key(string alias, string column) =>
             profile == ConsentProfile.Strict ? $"lower(trim({alias}.{column}))" : $"{alias}.{column}";
 

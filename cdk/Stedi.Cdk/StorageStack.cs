@@ -133,7 +133,7 @@ public sealed class StorageStack : Stack
         RefreshQueue = new Queue(this, "RefreshQueue", new QueueProps
         {
             Fifo = true,
-            // Off on purpose (DESIGN.md §4 trap a): content-based dedup would drop a refresh sent while the same
+            // Off on purpose (docs/ARCHITECTURE.md §7, trap a): content-based dedup would drop a refresh sent while the same
             // partition is being recomputed. The code sets a unique MessageDeduplicationId per message.
             ContentBasedDeduplication = false,
             // High-throughput FIFO: the throughput quota applies per message group (one group per table partition)

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Stedi.Functions;
 
-// Amazon.Lambda.S3Events / SQSEvents are not reachable from this build's package source (DESIGN.md §6): these are
+// Amazon.Lambda.S3Events / SQSEvents are not reachable from this build's package source (docs/ARCHITECTURE.md §9): these are
 // the few fields we read, as System.Text.Json source-generated types. Swapping in the official packages later is a
 // change to this one file.
 

@@ -12,7 +12,7 @@ namespace Stedi.Lakehouse.Aws;
 /// A minimal client of one AWS service's JSON protocol (<c>awsJson1_0</c> / <c>awsJson1_1</c>: POST <c>/</c> with
 /// <c>X-Amz-Target: &lt;prefix&gt;.&lt;Operation&gt;</c> and <c>Content-Type: application/x-amz-json-1.x</c>), signed with
 /// AWSSDK.Core's SigV4 signer (<see cref="AWS4Signer"/>). It stands in for service packages this build cannot reach
-/// (AWSSDK.Glue, AWSSDK.SecretsManager; DESIGN.md §6): <see cref="ForGlue"/> serves <see cref="GlueCatalog"/>,
+/// (AWSSDK.Glue, AWSSDK.SecretsManager; docs/ARCHITECTURE.md §9): <see cref="ForGlue"/> serves <see cref="GlueCatalog"/>,
 /// <see cref="ForSecretsManager"/> serves <see cref="SecretsManagerSecret"/>. Replacing a service with its official
 /// package changes that service's one adapter file, not this one.
 /// </summary>

@@ -11,7 +11,7 @@ namespace Stedi.Lakehouse.Aws;
 /// <see cref="IWorkQueue"/> over an SQS FIFO queue (AWSSDK.SQS). Each <see cref="RefreshWork"/> becomes one message
 /// with <c>MessageGroupId = </c><see cref="RefreshWork.GroupId"/> (recomputes of one partition are serialised) and a
 /// fresh random <c>MessageDeduplicationId</c>: content-based deduplication would drop a refresh sent while the same
-/// partition is being recomputed, and the last change would never be recomputed (DESIGN.md §4 trap a).
+/// partition is being recomputed, and the last change would never be recomputed (docs/ARCHITECTURE.md §7, trap a).
 /// </summary>
 /// <remarks>
 /// <para>Body: <c>{"table":"accelerometer_trusted","partition":"2022-06-18-15"}</c> (see <see cref="ParseBody"/>).

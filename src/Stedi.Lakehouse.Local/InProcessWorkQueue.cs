@@ -43,7 +43,7 @@ public interface IWorkJournal
 /// coalescing, waves, and durability. Each group is idle, queued, running, or running-and-dirty:
 /// <list type="bullet">
 /// <item>work for a queued group is coalesced (it has not started, so the one run will see the new state);</item>
-/// <item>work for a running group marks it dirty, and the group runs once more after the current run (DESIGN §4
+/// <item>work for a running group marks it dirty, and the group runs once more after the current run (docs/ARCHITECTURE.md §7
 /// trap a: such work is never dropped);</item>
 /// <item>a group starts only when no group of a lower <c>rank</c> (an upstream table in the refresh graph) is queued or
 /// running, so a wave of work computes each dirty partition once, in dependency order;</item>

@@ -11,7 +11,7 @@ using Stedi.Lakehouse.Schema;
 
 namespace Stedi.Cases.Tests;
 
-/// <summary>Finds the repository and the failure cases (the in-repo copy first, then <c>../shared/cases</c>).</summary>
+/// <summary>Finds the repository and the failure cases (<c>STEDI_CASES_DIR</c> when set, else the repository's own).</summary>
 public static class CasePaths
 {
     public static string RepoRoot { get; } = FindRepoRoot();
@@ -27,11 +27,10 @@ public static class CasePaths
 
     private static string FindCases()
     {
+        if (Environment.GetEnvironmentVariable("STEDI_CASES_DIR") is { Length: > 0 } other) return Path.GetFullPath(other);
         var inRepo = Path.Combine(RepoRoot, "test", "Stedi.Cases.Tests", "cases");
         if (Directory.Exists(inRepo)) return inRepo;
-        var shared = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "cases"));
-        if (Directory.Exists(shared)) return shared;
-        throw new InvalidOperationException($"cases folder not found: neither {inRepo} nor {shared}");
+        throw new InvalidOperationException($"cases folder not found: {inRepo} (or set STEDI_CASES_DIR)");
     }
 
     public static string Case(string name) => Path.Combine(CasesRoot, name);

@@ -85,7 +85,7 @@ public sealed class StorageStackTests(SynthFixture synth)
         _storage.ResourceCountIs("AWS::SQS::Queue", 8);
         var (_, refresh) = _storage.Resources("AWS::SQS::Queue").Single(q => q.Id.StartsWith("RefreshQueue"));
         Assert.True(refresh.GetProperty("FifoQueue").GetBoolean());
-        // DESIGN.md §4 trap a: content-based dedup would drop a refresh sent while the partition is recomputed.
+        // docs/ARCHITECTURE.md §7, trap a: content-based dedup would drop a refresh sent while the partition is recomputed.
         Assert.False(refresh.GetProperty("ContentBasedDeduplication").GetBoolean());
         // High-throughput mode: quota per message group (one group per partition), dedup scoped to the group.
         Assert.Equal("messageGroup", refresh.GetProperty("DeduplicationScope").GetString());

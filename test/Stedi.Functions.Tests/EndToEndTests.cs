@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 
 namespace Stedi.Functions.Tests;
 
-/// <summary>End to end on moto with the real data: DESIGN.md §2's counts, row-for-row equality with the local run, the Glue catalog.</summary>
+/// <summary>End to end on moto with the real data: docs/ARCHITECTURE.md §2's counts, row-for-row equality with the local run, the Glue catalog.</summary>
 public abstract class EndToEndTests(EndToEndFixture f, ITestOutputHelper output)
 {
     protected abstract IReadOnlyDictionary<string, long> ExpectedCounts { get; }

@@ -1,6 +1,6 @@
 namespace Stedi.Lakehouse.Aws.Tests;
 
-/// <summary>The refresh queue adapter on a moto FIFO queue (DESIGN.md §4 trap a).</summary>
+/// <summary>The refresh queue adapter on a moto FIFO queue (docs/ARCHITECTURE.md §7, trap a).</summary>
 public sealed class SqsWorkQueueTests(MotoLake moto) : IClassFixture<MotoLake>
 {
     [Fact]

@@ -5,7 +5,7 @@ using Stedi.Lakehouse.Tests.Oracle;
 
 namespace Stedi.Lakehouse.Tests;
 
-/// <summary>The strict shared-serial rule when every owner of the serial consents (DESIGN.md §2 restricts the rule to a serial shared with a non-consenting customer).</summary>
+/// <summary>The strict shared-serial rule when every owner of the serial consents (docs/ARCHITECTURE.md §2 restricts the rule to a serial shared with a non-consenting customer).</summary>
 public sealed class SharedSerialTests(OrderFixture fixture) : IClassFixture<OrderFixture>
 {
     // Both owners are curated and had consented by the time of the reading: whoever's it is, it may be used, so the

@@ -34,7 +34,7 @@ public interface ITableRecipe
 
     /// <summary>
     /// After the output is written and before follow-ups are enqueued: state the recipe keeps in the index (written
-    /// before anyone is told to read it, DESIGN §4 trap b), and the customers whose trusted readings appeared or
+    /// before anyone is told to read it, docs/ARCHITECTURE.md §7, trap b), and the customers whose trusted readings appeared or
     /// vanished against the last committed detail. Most recipes keep none.
     /// </summary>
     Task<IReadOnlyCollection<ChangedCustomer>> CommitSideStateAsync(RefineContext context, RefineDetail? previous) => Task.FromResult<IReadOnlyCollection<ChangedCustomer>>([]);

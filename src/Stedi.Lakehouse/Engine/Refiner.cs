@@ -66,7 +66,7 @@ public sealed class Refiner
     {
         if (!_recipes.TryGetValue(work.Table, out var recipe)) throw new ArgumentException($"unknown table '{work.Table}'", nameof(work));
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        // Before reading any input: work that arrives from now on is not coalesced into this run (DESIGN §4 trap a).
+        // Before reading any input: work that arrives from now on is not coalesced into this run (docs/ARCHITECTURE.md §7, trap a).
         await _queue.StartingAsync(work, ct);
         var previous = await _index.Refine.GetOutcomeAsync(work.Table, work.Partition, ct);
         var detail = new RefineDetail { Table = work.Table, Partition = work.Partition };

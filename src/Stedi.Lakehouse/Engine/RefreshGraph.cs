@@ -97,7 +97,7 @@ public sealed class RefreshGraph
     /// <summary>The edges, in declaration order.</summary>
     public IReadOnlyList<Edge> Edges { get; }
 
-    /// <summary>The graph of the five STEDI tables (DESIGN §4), as the README's diagram draws it.</summary>
+    /// <summary>The graph of the five STEDI tables (docs/ARCHITECTURE.md §7), as the README's diagram draws it.</summary>
     public static readonly RefreshGraph Stedi = new(
     [
         new(Node.Source("customer"), Tables.CustomerTrusted.Name, PartitionMapping.SamePartition, Trigger.Always),
@@ -136,7 +136,7 @@ public sealed class RefreshGraph
 
     /// <summary>
     /// The recomputes a committed change needs: every edge from the changed node whose trigger holds, its partitions
-    /// resolved through the index (read after the change committed, DESIGN §4 trap b).
+    /// resolved through the index (read after the change committed, docs/ARCHITECTURE.md §7, trap b).
     /// </summary>
     public async Task<IReadOnlyCollection<RefreshWork>> FollowUpsAsync(Change change, LakeIndex index, CancellationToken ct = default)
     {

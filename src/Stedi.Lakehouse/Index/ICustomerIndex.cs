@@ -15,7 +15,7 @@ namespace Stedi.Lakehouse.Index;
 /// <param name="LastUpdateDate">lastUpdateDate in epoch milliseconds, or null.</param>
 /// <param name="Consented">Whether this version grants research consent under the profile.</param>
 /// <param name="ConsentTime">shareWithResearchAsOfDate in epoch milliseconds when consented with a number, else null.</param>
-/// <param name="Canonical">The ten STEDI fields (absent = null) as compact JSON with sorted keys: the strict tie-break (DESIGN §2).
+/// <param name="Canonical">The ten STEDI fields (absent = null) as compact JSON with sorted keys: the strict tie-break (docs/ARCHITECTURE.md §2).
 /// Personal data: stored as an attribute, never as a key.</param>
 public sealed record CustomerVersion(
     string CustomerKey, string VersionId, string? SerialNumber, long? LastUpdateDate,

@@ -15,7 +15,7 @@ public sealed record PartitionOutcome(string Table, string Partition, long RowsO
 
 /// <summary>
 /// Refine state per (table, partition) (DynamoDB: one item per partition, never a shared key; SQLite locally):
-/// outcomes, and the pending marks that let producers coalesce work that has not started (DESIGN §4 trap a).
+/// outcomes, and the pending marks that let producers coalesce work that has not started (docs/ARCHITECTURE.md §7, trap a).
 /// </summary>
 public interface IRefineState
 {

@@ -41,7 +41,7 @@ public sealed record IngestResult(string Key, IngestStatus Status, IngestManifes
 /// partition index updates, and refresh work out (the refresh graph's edges from the source and from the consent
 /// index). Streams the object: memory does not grow with its size. Deterministic keys make a retry overwrite rather
 /// than duplicate. Order of writes: customer versions, staged data, membership and manifest first; refresh work next
-/// (read after our own writes, DESIGN §4 trap b); the ledger (the idempotency record, conditional on the version it
+/// (read after our own writes, docs/ARCHITECTURE.md §7, trap b); the ledger (the idempotency record, conditional on the version it
 /// replaces) last, so a crash anywhere leaves the object un-ingested and its retry redoes the same writes.
 /// </summary>
 public sealed class Ingestor

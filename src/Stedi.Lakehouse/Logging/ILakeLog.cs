@@ -4,7 +4,7 @@ namespace Stedi.Lakehouse.Logging;
 
 /// <summary>
 /// Structured log of the pipeline: one JSON object per line (the form CloudWatch Logs Insights queries). Fields
-/// never carry an email, name or phone (DESIGN.md §3.6): the domain logs keys of objects, counts and reason codes.
+/// never carry an email, name or phone (docs/ARCHITECTURE.md §8): the domain logs keys of objects, counts and reason codes.
 /// </summary>
 public interface ILakeLog
 {

@@ -3,7 +3,7 @@ namespace Stedi.Lakehouse.Ports;
 /// <summary>
 /// A request to recompute one partition of one published table. Equal items are interchangeable: a queue may
 /// coalesce items that have not started, never an item queued while the same partition is being recomputed
-/// (DESIGN.md §4, trap a).
+/// (docs/ARCHITECTURE.md §7, trap a).
 /// </summary>
 /// <param name="Table">Published table name, e.g. <c>accelerometer_trusted</c>.</param>
 /// <param name="Partition">Partition value, e.g. <c>2022-06-18-15</c> or <c>07</c>.</param>

@@ -154,7 +154,7 @@ public sealed class RecordParser
                 if (error is { } e)
                 {
                     if (!IsShareDate(col)) return Reject(e.Code, $"{col.Name}: {e.Detail}", out rejection);
-                    // Consent dates that are not dates mean "no consent" (DESIGN §2), not a malformed record.
+                    // Consent dates that are not dates mean "no consent" (docs/ARCHITECTURE.md §2), not a malformed record.
                     _notes.Add($"{col.Name}: {e.Detail}, read as null");
                     ((LongVector)target[ci]).Set(row, (long?)null);
                 }

@@ -20,7 +20,7 @@ public sealed record CustomerView(long? ConsentTime, int Multiplicity, IReadOnly
 }
 
 /// <summary>
-/// The rules of one profile (DESIGN §2), as one object the recipes ask — the recipes hold no profile branches.
+/// The rules of one profile (docs/ARCHITECTURE.md §2), as one object the recipes ask — the recipes hold no profile branches.
 /// <see cref="StrictRules"/>: consent is a shareWithResearchAsOfDate greater than zero; one record per trimmed,
 /// lower-cased email (the greatest lastUpdateDate, then the greatest canonical form); readings count from the consent
 /// time; exact duplicates collapse; a shared serial needs a same-millisecond reading of a consenting owner;

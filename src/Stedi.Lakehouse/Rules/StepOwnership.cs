@@ -30,7 +30,7 @@ public abstract class StepOwnership
     public abstract StepVerdict Judge(string serial, long epochMillis, IReadOnlySet<(string CustomerKey, long EpochMillis)>? moments);
 }
 
-/// <summary>strict: owners are the customers whose winning record carries the serial (DESIGN §2, shared serials).</summary>
+/// <summary>strict: owners are the customers whose winning record carries the serial (docs/ARCHITECTURE.md §2, shared serials).</summary>
 internal sealed class StrictStepOwnership : StepOwnership
 {
     private readonly StepOwnershipFacts _facts;

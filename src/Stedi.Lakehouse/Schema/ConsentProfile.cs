@@ -1,6 +1,6 @@
 namespace Stedi.Lakehouse.Schema;
 
-/// <summary>The two semantic profiles of DESIGN.md §2.</summary>
+/// <summary>The two semantic profiles of docs/ARCHITECTURE.md §2.</summary>
 public enum ConsentProfile
 {
     /// <summary>Default: privacy-first, one record per normalised email, readings at or after consent.</summary>

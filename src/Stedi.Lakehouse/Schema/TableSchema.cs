@@ -44,7 +44,7 @@ public sealed record Column(string Name, ColumnType Type, bool Nullable, string 
 /// <summary>Which zone of the lake a table belongs to.</summary>
 public enum Zone
 {
-    /// <summary>Every parsed landing record, consenting or not; readable only by the pipeline (DESIGN.md §3.6).</summary>
+    /// <summary>Every parsed landing record, consenting or not; readable only by the pipeline (docs/ARCHITECTURE.md §8).</summary>
     Staged,
     /// <summary>Records filtered by research consent.</summary>
     Trusted,

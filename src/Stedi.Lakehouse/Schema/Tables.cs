@@ -76,7 +76,7 @@ public static class Tables
 
     /// <summary>
     /// machine_learning_curated: each Step Trainer reading joined with the accelerometer reading(s) of the same
-    /// millisecond. The <c>strict</c> profile has no email column (DESIGN.md §2, §3.6); <c>rubric</c> keeps <c>user</c>.
+    /// millisecond. The <c>strict</c> profile has no email column (docs/ARCHITECTURE.md §2 and §8); <c>rubric</c> keeps <c>user</c>.
     /// </summary>
     public static TableSchema MachineLearningCurated(ConsentProfile profile) => profile == ConsentProfile.Rubric ? MlRubric : MlStrict;
 

@@ -6,7 +6,7 @@ using Stedi.Lakehouse.Schema;
 namespace Stedi.Lakehouse.Tests.Oracle;
 
 /// <summary>
-/// An independent batch implementation of DESIGN.md §2, written plainly with LINQ over System.Text.Json: it reads every
+/// An independent batch implementation of docs/ARCHITECTURE.md §2, written plainly with LINQ over System.Text.Json: it reads every
 /// landing file at once and computes the five published tables of a profile. It shares no code with the pipeline's
 /// reader, consent policy or refiner (only the <see cref="ConsentProfile"/> enum).
 /// </summary>
