@@ -108,9 +108,9 @@ public sealed class LakeRun : IDisposable
     public ConsentProfile Profile => Pipeline.Profile;
 
     public static async Task<LakeRun> RunAsync(string landingDir, string lakeRoot, ConsentProfile profile,
-        ReplayOptions? replay = null, int parallelism = 2, Random? queueShuffle = null)
+        ReplayOptions? replay = null, int parallelism = 2, Random? queueShuffle = null, LakeOptions? options = null, long? cacheBytes = null)
     {
-        var pipeline = new LocalPipeline(lakeRoot, profile, parallelism, queueShuffle);
+        var pipeline = new LocalPipeline(lakeRoot, profile, parallelism, queueShuffle, options: options, cacheBytes: cacheBytes);
         try
         {
             var started = DateTime.UtcNow;
