@@ -58,12 +58,13 @@ public sealed class PipelineSide : IDisposable
         var hold = _interleave ? null : _pipeline.Queue.Hold();
         using (var gate = new SemaphoreSlim(_pipeline.Parallelism))
         {
-            await Task.WhenAll(keys.Select(async k =>
+            // Task.Run: a local ingest completes synchronously, so the deliveries would otherwise run one at a time.
+            await Task.WhenAll(keys.Select(k => Task.Run(async () =>
             {
                 await gate.WaitAsync();
                 try { Interlocked.Add(ref failed, await DeliverAsync(k)); }
                 finally { gate.Release(); }
-            }));
+            })));
         }
         var delivered = sw.Elapsed.TotalSeconds;
         hold?.Dispose();
@@ -74,6 +75,12 @@ public sealed class PipelineSide : IDisposable
         result["all_events_delivered_at_seconds"] = Math.Round(delivered, 3);
         result["drain_tail_seconds"] = Math.Round(total - delivered, 3);
         result["ingest_busy_seconds"] = Math.Round(_log.IngestMs / 1000.0, 3);
+        result["ingest_phases_busy_seconds"] = new Dictionary<string, double>
+        {
+            ["read_parse"] = Math.Round(_log.ReadMs / 1000.0, 3),
+            ["stage"] = Math.Round(_log.StageMs / 1000.0, 3),
+            ["commit"] = Math.Round(_log.CommitMs / 1000.0, 3),
+        };
         result["refine_busy_seconds"] = _log.Refine.OrderBy(p => Array.IndexOf(DuckDbPeer.TableNames, p.Key))
             .ToDictionary(p => p.Key, p => (object)new { seconds = Math.Round(p.Value.Ms / 1000.0, 3), recomputes = p.Value.Count, objects_read = p.Value.Objects });
         result["recomputes"] = _pipeline.Queue.Completed;
@@ -118,12 +125,18 @@ public sealed class PipelineSide : IDisposable
     /// <summary>Adds up the "ingested" and "refined" events' own timings (ms) and objects read.</summary>
     private sealed class TimingLog : ILakeLog
     {
-        public long IngestMs;
+        public long IngestMs, ReadMs, StageMs, CommitMs;
         public readonly ConcurrentDictionary<string, (long Ms, long Count, long Objects)> Refine = new();
 
         public void Write(string level, string eventName, IReadOnlyDictionary<string, object?> fields)
         {
-            if (eventName == "ingested" && fields.TryGetValue("ms", out var ms)) Interlocked.Add(ref IngestMs, Convert.ToInt64(ms));
+            if (eventName == "ingested" && fields.TryGetValue("ms", out var ms))
+            {
+                Interlocked.Add(ref IngestMs, Convert.ToInt64(ms));
+                if (fields.TryGetValue("readMs", out var r)) Interlocked.Add(ref ReadMs, Convert.ToInt64(r));
+                if (fields.TryGetValue("stageMs", out var st)) Interlocked.Add(ref StageMs, Convert.ToInt64(st));
+                if (fields.TryGetValue("commitMs", out var c)) Interlocked.Add(ref CommitMs, Convert.ToInt64(c));
+            }
             else if (eventName == "refined")
             {
                 var table = (string)fields["table"]!;

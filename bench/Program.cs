@@ -84,6 +84,11 @@ namespace Stedi.Bench
                     using var p = new PipelineSide(o["lake"], strict ? ConsentProfile.Strict : ConsentProfile.Rubric, parallelism, o.ContainsKey("interleave"));
                     var full = await p.FullRunAsync(o["landing"]);
                     result["peak_rss_mb"] = Rss.PeakMb();
+                    result["gc_pause_seconds"] = Math.Round(GC.GetTotalPauseDuration().TotalSeconds, 3);
+                    result["gc_allocated_mb"] = Math.Round(GC.GetTotalAllocatedBytes() / 1048576.0, 1);
+                    result["gc_collections"] = $"{GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}";
+                    result["jit_seconds"] = Math.Round(System.Runtime.JitInfo.GetCompilationTime().TotalSeconds, 3);
+                    result["jit_methods"] = System.Runtime.JitInfo.GetCompiledMethodCount();
                     foreach (var (k, v) in full) result[k] = JsonSerializer.SerializeToNode(v);
                     result["fingerprints"] = Fingerprints(Path.Combine(p.BucketFolder, "*", "{0}", "*", "*.parquet"), strict);
                     AddPartitions(result, "", p.BucketFolder);

@@ -141,7 +141,9 @@ public sealed class LocalPipeline : IDisposable
         try
         {
             using var gate = new SemaphoreSlim(Parallelism);
-            var tasks = events.Select(async e =>
+            // Task.Run: a local ingest completes synchronously (file and SQLite I/O), so without it the deliveries would
+            // run one after another on this thread, whatever the gate allows.
+            var tasks = events.Select(e => Task.Run(async () =>
             {
                 await gate.WaitAsync(ct);
                 try
@@ -150,7 +152,7 @@ public sealed class LocalPipeline : IDisposable
                     lock (outcomes) { outcomes.AddRange(r.Outcomes); onDelivered?.Invoke(++delivered, events.Count); }
                 }
                 finally { gate.Release(); }
-            }).ToList();
+            }, ct)).ToList();
             await Task.WhenAll(tasks);
         }
         finally { hold?.Dispose(); }
