@@ -30,7 +30,8 @@ public sealed class PipelineSide : IDisposable
     /// <param name="interleave">Refine while events are still being delivered (as a deployment does), or hold the refresh work until all are delivered (a batch run, the default of <c>stedi run</c>).</param>
     public PipelineSide(string lakeRoot, ConsentProfile profile, int parallelism, bool interleave = false)
     {
-        _pipeline = new LocalPipeline(lakeRoot, profile, Math.Max(1, parallelism), log: _log);
+        _pipeline = new LocalPipeline(lakeRoot, profile, Math.Max(1, parallelism), log: _log,
+            refreshDelay: interleave ? LocalPipeline.InterleaveRefreshDelay : TimeSpan.Zero);
         _interleave = interleave;
     }
 

@@ -83,7 +83,8 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
             "drop --keep to replace the lake with a fresh one built with that profile, or pass --lake DIR for another lake");
         await using var logFile = new StreamWriter(Path.Combine(s.Lake, "pipeline.log"), append: true);
         var sw = Stopwatch.StartNew();
-        using var pipeline = new LocalPipeline(s.Lake, profile, s.Parallelism, log: new JsonLinesLakeLog(logFile));
+        using var pipeline = new LocalPipeline(s.Lake, profile, s.Parallelism, log: new JsonLinesLakeLog(logFile),
+            refreshDelay: s.Interleave ? LocalPipeline.InterleaveRefreshDelay : TimeSpan.Zero);
         IReadOnlyList<Stedi.Functions.RecordOutcome> outcomes = [];
         await AnsiConsole.Progress()
             .AutoClear(false)

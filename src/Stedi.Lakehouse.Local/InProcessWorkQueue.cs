@@ -61,6 +61,7 @@ public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
         public RefreshWork Work = work;
         public WorkState State = state;
         public long Sequence;
+        public long ReadyAt; // Stopwatch timestamp before which the group does not start (the delivery delay)
     }
 
     private readonly Lock _lock = new();
@@ -69,7 +70,10 @@ public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
     private readonly Random? _shuffle;
     private readonly Func<string, int> _rank;
     private readonly IWorkJournal? _journal;
+    private readonly long _delayTicks;
     private readonly CancellationTokenSource _stop = new();
+    private Timer? _wake;
+    private long _wakeAt = long.MaxValue;
     private Func<RefreshWork, CancellationToken, Task>? _worker;
     private TaskCompletionSource _idle = NewCompletedIdle();
     private int _running, _holds;
@@ -82,11 +86,15 @@ public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
     /// <see cref="Random"/>, a reproducible non-FIFO order for order-independence tests); FIFO when null.</param>
     /// <param name="rank">The wave of a table (its topological rank in the refresh graph); all 0 when null.</param>
     /// <param name="journal">Where pending work is kept across processes; memory only when null.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="parallelism"/> is less than 1.</exception>
+    /// <param name="deliveryDelay">How long newly queued work waits before it may start (the refresh queue's delivery
+    /// delay): work for the same group arriving meanwhile is coalesced into it. Zero (the default) starts work at once.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="parallelism"/> is less than 1, or <paramref name="deliveryDelay"/> is negative.</exception>
     public InProcessWorkQueue(Func<RefreshWork, CancellationToken, Task>? worker, int parallelism, Random? shuffle = null,
-        Func<string, int>? rank = null, IWorkJournal? journal = null)
+        Func<string, int>? rank = null, IWorkJournal? journal = null, TimeSpan deliveryDelay = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(deliveryDelay, TimeSpan.Zero);
+        _delayTicks = (long)(deliveryDelay.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         _worker = worker;
         Parallelism = parallelism;
         _shuffle = shuffle;
@@ -181,7 +189,7 @@ public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
             {
                 if (!_groups.TryGetValue(item.GroupId, out var group))
                 {
-                    _groups[item.GroupId] = new Group(item, WorkState.Queued) { Sequence = _sequence++ };
+                    _groups[item.GroupId] = new Group(item, WorkState.Queued) { Sequence = _sequence++, ReadyAt = ReadyAtFromNow() };
                     changes.Add((item, WorkState.Queued));
                     BecomeBusyLocked();
                 }
@@ -234,7 +242,11 @@ public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
     }
 
     /// <summary>Stops the queue: no new runs; running workers see cancellation. What is pending stays in the journal.</summary>
-    public void Dispose() => Stop();
+    public void Dispose()
+    {
+        Stop();
+        lock (_lock) _wake?.Dispose();
+    }
 
     private void Stop()
     {
@@ -246,12 +258,33 @@ public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
         _stop.Cancel();
     }
 
-    /// <summary>The queued groups that may start now: no group of a lower rank queued or running (a wave at a time).</summary>
+    private long ReadyAtFromNow() => _delayTicks == 0 ? 0 : System.Diagnostics.Stopwatch.GetTimestamp() + _delayTicks;
+
+    /// <summary>
+    /// The queued groups that may start now: no group of a lower rank queued or running (a wave at a time), and their
+    /// delivery delay over. When some wait only for their delay, a timer pumps again when the first is due.
+    /// </summary>
     private List<Group> StartableLocked()
     {
         var lowest = int.MaxValue;
         foreach (var g in _groups.Values) lowest = Math.Min(lowest, _rank(g.Work.Table));
-        return _groups.Values.Where(g => g.State == WorkState.Queued && _rank(g.Work.Table) == lowest).OrderBy(g => g.Sequence).ToList();
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        var result = new List<Group>();
+        var due = long.MaxValue;
+        foreach (var g in _groups.Values)
+        {
+            if (g.State != WorkState.Queued || _rank(g.Work.Table) != lowest) continue;
+            if (g.ReadyAt <= now) result.Add(g);
+            else due = Math.Min(due, g.ReadyAt);
+        }
+        if (due != long.MaxValue && due < _wakeAt)
+        {
+            _wakeAt = due;
+            _wake ??= new Timer(_ => { lock (_lock) _wakeAt = long.MaxValue; Pump(); });
+            _wake.Change(TimeSpan.FromSeconds(Math.Max(1, due - now) / (double)System.Diagnostics.Stopwatch.Frequency), Timeout.InfiniteTimeSpan);
+        }
+        result.Sort((a, b) => a.Sequence.CompareTo(b.Sequence));
+        return result;
     }
 
     private void Pump()
@@ -312,6 +345,7 @@ public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
             {
                 group.State = WorkState.Queued;
                 group.Sequence = _sequence++;
+                group.ReadyAt = ReadyAtFromNow();
                 _reruns++;
                 _journal?.Save([(item, WorkState.Queued)]);
             }

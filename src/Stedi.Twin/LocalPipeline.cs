@@ -37,9 +37,12 @@ public sealed class LocalPipeline : IDisposable
     /// <param name="log">Structured log (null: none).</param>
     /// <param name="options">Lake options (the profile given here wins), or null for the defaults.</param>
     /// <param name="cacheBytes">Memory for decoded Parquet shared between ingest and refine (null: <see cref="MemoryBatchCache.DefaultBudget"/>; 0: none).</param>
+    /// <param name="refreshDelay">How long refresh work waits before it may start, coalescing work for the same partition
+    /// that arrives meanwhile (the local stand-in for the refresh queue's delivery delay; see <see cref="InterleaveRefreshDelay"/>).
+    /// Zero (the default) starts it at once: a batch run holds the queue instead.</param>
     /// <exception cref="LakeProfileMismatchException">The lake was built with another profile (its <c>lake.json</c>).</exception>
     public LocalPipeline(string lakeRoot, ConsentProfile profile, int parallelism = 2, Random? queueShuffle = null, ILakeLog? log = null,
-        LakeOptions? options = null, long? cacheBytes = null)
+        LakeOptions? options = null, long? cacheBytes = null, TimeSpan refreshDelay = default)
     {
         // A new lake records the profile it is built with; an existing one refuses another (tables would mix the two rule sets).
         LakeMetadata.Ensure(lakeRoot, profile);
@@ -49,7 +52,7 @@ public sealed class LocalPipeline : IDisposable
         Parallelism = Math.Max(1, parallelism);
         Cache = new MemoryBatchCache(cacheBytes ?? MemoryBatchCache.DefaultBudget);
         var graph = RefreshGraph.Stedi;
-        Queue = new InProcessWorkQueue(null, Parallelism, queueShuffle, graph.Rank, Lake.WorkJournal);
+        Queue = new InProcessWorkQueue(null, Parallelism, queueShuffle, graph.Rank, Lake.WorkJournal, refreshDelay);
         Ingestor = new Ingestor(Lake.Store, Lake.Index, Queue, _options, Log, Cache, graph);
         Refiner = new Refiner(Lake.Store, Lake.Index, Queue, _options, Log, Cache, graph);
         Queue.Attach(async (w, ct) => await Refiner.RefineAsync(w, ct));
@@ -58,6 +61,13 @@ public sealed class LocalPipeline : IDisposable
         // The local catalog (DuckDB views) declares every table up front, as the stack declares the Glue tables.
         foreach (var t in Tables.Published(profile)) Lake.Catalog.EnsureTableAsync(t).GetAwaiter().GetResult();
     }
+
+    /// <summary>
+    /// The refresh delay used when refining as events arrive (<c>run --interleave</c>, <c>watch</c>): 250 ms. Long
+    /// enough for the files of one upload burst landing in the same hour to be coalesced into one recompute, short
+    /// beside a run; the deployed refresh queue's delivery delay plays the same part.
+    /// </summary>
+    public static readonly TimeSpan InterleaveRefreshDelay = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The profile.</summary>
     public ConsentProfile Profile { get; }

@@ -69,6 +69,31 @@ public sealed class InProcessWorkQueueTests
     }
 
     [Fact]
+    public async Task With_a_delivery_delay_work_arriving_within_it_is_coalesced_and_starts_without_another_enqueue()
+    {
+        var runs = new ConcurrentQueue<string>();
+        using var queue = new InProcessWorkQueue((w, _) => { runs.Enqueue(w.GroupId); return Task.CompletedTask; }, parallelism: 2,
+            deliveryDelay: TimeSpan.FromSeconds(1));
+        var hour = new RefreshWork("accelerometer_trusted", "2022-06-18-15");
+
+        // Three files of one hour delivered back to back, as an upload burst: the worker is attached, yet nothing
+        // starts within the delay, and the hour is computed once.
+        await queue.EnqueueAsync([hour]);
+        await queue.EnqueueAsync([hour]);
+        await queue.EnqueueAsync([hour, new RefreshWork("accelerometer_trusted", "2022-06-18-16")]);
+        Assert.Empty(runs);
+        await queue.DrainAsync().WaitAsync(Timeout); // only the delay's timer can start them
+
+        Assert.Equal(["accelerometer_trusted/2022-06-18-15", "accelerometer_trusted/2022-06-18-16"], runs.Order(StringComparer.Ordinal));
+        Assert.Equal(2, queue.Coalesced);
+        Assert.Equal(2, queue.Completed);
+    }
+
+    [Fact]
+    public void A_negative_delivery_delay_is_refused() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new InProcessWorkQueue(null, 1, deliveryDelay: TimeSpan.FromSeconds(-1)));
+
+    [Fact]
     public async Task Parallelism_bounds_running_groups_and_a_group_never_runs_twice_at_once()
     {
         var running = 0;
