@@ -310,7 +310,7 @@ public sealed class EmulatedDeployment : IDisposable
         {
             while (true)
             {
-                await Task.Delay(100, ct);
+                await Task.Delay(200, ct);
                 var faulted = loops.FirstOrDefault(t => t.IsFaulted);
                 if (faulted is not null) await faulted;
                 long landingDepth = 0;
