@@ -142,7 +142,7 @@ public sealed class IngestionStack : Stack
             // GET of the previous manifest of a replaced or deleted landing object (it lists the staged keys to remove);
             // customer only: GET of that version's staged objects, whose records are the customer versions to retract
             // (Ingestor.StagedVersionsAsync).
-            role.AddToPolicy(lake.Grant("ReadOwnManifests", ["s3:GetObject"], source == "customer"
+            role.AddToPolicy(lake.Grant(source == "customer" ? "ReadOwnManifestsAndStagedVersions" : "ReadOwnManifests", ["s3:GetObject"], source == "customer"
                 ? [Topology.ManifestPrefix(source), Topology.StagedPrefix(source)]
                 : [Topology.ManifestPrefix(source)]));
             // Staged Parquet and quarantine lines are spilled files that may exceed the multipart threshold (hence
