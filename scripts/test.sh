@@ -2,6 +2,7 @@
 # Runs every test project of the repository and prints the totals as one line, "N passed, N failed".
 #   scripts/test.sh          all tests (the CDK tests too, in their own project: slow restore, needs node)
 #   scripts/test.sh --fast   everything but the CDK tests
+#   STEDI_SLOW_TESTS=1 ...   also the slow tests (the rubric profile's real-data end to end on moto)
 # The AWS adapter and Lambda tests start their own moto (Stedi.Lakehouse.Aws.MotoProcess, one per test project on a
 # free port), or reuse the one at STEDI_MOTO_ENDPOINT when it is set. Exits non-zero when any test fails or any
 # project fails to build.

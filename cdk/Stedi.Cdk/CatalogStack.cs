@@ -11,21 +11,14 @@ using Stedi.Lakehouse.Schema;
 namespace Stedi.Cdk;
 
 /// <summary>
-/// The query side: the Glue database and the five published tables generated from
-/// <see cref="Tables.Published(ConsentProfile)"/> (the one schema definition; no crawler) with Athena partition
+/// The query side: the Glue database and the five published tables of <see cref="Deployment.GlueTables.Published"/> (generated
+/// from <see cref="Tables.Published(ConsentProfile)"/>, the one schema definition; no crawler) with Athena partition
 /// projection, so no partition is ever registered and the functions make no Glue call; the Athena results bucket, a
 /// workgroup that enforces its result location and encryption, named queries (row counts and spot checks), and the
 /// managed policy that lets a principal query the tables.
 /// </summary>
 public sealed class CatalogStack : Stack
 {
-    /// <summary>Hive SerDe of Parquet tables.</summary>
-    public const string ParquetSerDe = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe";
-    /// <summary>Hive input format of Parquet tables.</summary>
-    public const string ParquetInputFormat = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat";
-    /// <summary>Hive output format of Parquet tables.</summary>
-    public const string ParquetOutputFormat = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat";
-
     /// <summary>The Glue database.</summary>
     public CfnDatabase Database { get; }
 
@@ -65,16 +58,16 @@ public sealed class CatalogStack : Stack
         });
 
         var tables = new Dictionary<string, CfnTable>();
-        foreach (var schema in Tables.Published(config.Profile))
+        foreach (var definition in Deployment.GlueTables.Published(config.Profile, lakeBucketName))
         {
-            var table = new CfnTable(this, $"Table{StorageStack.Pascal(schema.Name)}", new CfnTableProps
+            var table = new CfnTable(this, $"Table{StorageStack.Pascal(definition.Name)}", new CfnTableProps
             {
                 CatalogId = Aws.ACCOUNT_ID,
                 DatabaseName = config.GlueDatabaseName,
-                TableInput = TableInput(schema, lakeBucketName),
+                TableInput = TableInput(definition),
             });
             table.AddDependency(Database);
-            tables[schema.Name] = table;
+            tables[definition.Name] = table;
         }
         GlueTables = tables;
 
@@ -197,81 +190,33 @@ public sealed class CatalogStack : Stack
         new CfnOutput(this, "AthenaWorkGroup", new CfnOutputProps { Value = WorkGroup.Ref });
     }
 
-    /// <summary>First hour of the <c>reading_hour</c> projection (the STEDI readings start in 2022; 2015 leaves room
-    /// for older devices' data). Athena enumerates every hour of the range that a query does not exclude.</summary>
-    public const string ReadingHourProjectionStart = "2015-01-01-00";
+    /// <summary>First hour of the <c>reading_hour</c> projection: <see cref="Deployment.GlueTables.ReadingHourProjectionStart"/>.</summary>
+    public const string ReadingHourProjectionStart = Deployment.GlueTables.ReadingHourProjectionStart;
 
-    /// <summary>
-    /// Athena partition projection for a table's single partition key
-    /// (https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html): <c>reading_hour</c> as a
-    /// <c>date</c> in <c>yyyy-MM-dd-HH</c> (<see cref="Partitioning.ReadingHour"/>), one value per hour from
-    /// <see cref="ReadingHourProjectionStart"/> to <c>NOW</c>; <c>email_bucket</c> as an <c>integer</c> 0..15 written with
-    /// two digits (<see cref="Partitioning.EmailBucket"/>); and <c>storage.location.template</c> naming the partition's
-    /// folder. Athena then neither reads nor needs partitions in the Glue catalog.
-    /// </summary>
-    /// <exception cref="ArgumentException">The table is partitioned by a key without a projection.</exception>
-    public static Dictionary<string, object> ProjectionParameters(TableSchema schema, string lakeBucketName)
+    /// <summary>The CloudFormation <c>TableInput</c> of a table the deployment declares (<see cref="Deployment.GlueTables.Definition"/>,
+    /// which the emulated deployment creates too): a field-for-field copy, nothing decided here.</summary>
+    public static CfnTable.TableInputProperty TableInput(GlueTableDefinition table)
     {
-        var key = schema.PartitionKey;
-        var p = new Dictionary<string, object>
-        {
-            ["projection.enabled"] = "true",
-            ["storage.location.template"] = $"s3://{lakeBucketName}/{schema.Prefix}{key}=${{{key}}}/",
-        };
-        switch (key)
-        {
-            case Tables.ReadingHour:
-                p[$"projection.{key}.type"] = "date";
-                p[$"projection.{key}.format"] = "yyyy-MM-dd-HH";
-                p[$"projection.{key}.range"] = $"{ReadingHourProjectionStart},NOW";
-                p[$"projection.{key}.interval"] = "1";
-                p[$"projection.{key}.interval.unit"] = "HOURS";
-                break;
-            case Tables.EmailBucket:
-                p[$"projection.{key}.type"] = "integer";
-                p[$"projection.{key}.range"] = $"0,{Partitioning.EmailBuckets - 1}";
-                p[$"projection.{key}.digits"] = "2";
-                break;
-            default:
-                throw new ArgumentException($"table {schema.Name}: no partition projection for key '{key}'", nameof(schema));
-        }
-        return p;
-    }
-
-    /// <summary>The Glue TableInput of one published table: external Parquet table at
-    /// <c>s3://&lt;lake&gt;/&lt;prefix&gt;</c>, its columns and types from the schema, a single string partition key
-    /// resolved by partition projection (<see cref="ProjectionParameters"/>).</summary>
-    public static CfnTable.TableInputProperty TableInput(TableSchema schema, string lakeBucketName)
-    {
-        var parameters = new Dictionary<string, object>
-        {
-            ["classification"] = "parquet",
-            ["EXTERNAL"] = "TRUE",
-        };
-        foreach (var (k, v) in ProjectionParameters(schema, lakeBucketName)) parameters[k] = v;
+        ArgumentNullException.ThrowIfNull(table);
+        static CfnTable.ColumnProperty Column(GlueColumnDefinition c) => new() { Name = c.Name, Type = c.Type, Comment = c.Comment };
         return new CfnTable.TableInputProperty
         {
-            Name = schema.Name,
-            Description = schema.Description,
-            TableType = "EXTERNAL_TABLE",
-            Parameters = parameters,
-            PartitionKeys = new object[] { new CfnTable.ColumnProperty { Name = schema.PartitionKey, Type = "string" } },
+            Name = table.Name,
+            Description = table.Description,
+            TableType = table.TableType,
+            Parameters = table.Parameters.ToDictionary(p => p.Key, p => (object)p.Value),
+            PartitionKeys = table.PartitionKeys.Select(c => (object)Column(c)).ToArray(),
             StorageDescriptor = new CfnTable.StorageDescriptorProperty
             {
-                Location = $"s3://{lakeBucketName}/{schema.Prefix}",
-                InputFormat = ParquetInputFormat,
-                OutputFormat = ParquetOutputFormat,
+                Location = table.Location,
+                InputFormat = table.InputFormat,
+                OutputFormat = table.OutputFormat,
                 SerdeInfo = new CfnTable.SerdeInfoProperty
                 {
-                    SerializationLibrary = ParquetSerDe,
-                    Parameters = new Dictionary<string, object> { ["serialization.format"] = "1" },
+                    SerializationLibrary = table.SerializationLibrary,
+                    Parameters = table.SerDeParameters.ToDictionary(p => p.Key, p => (object)p.Value),
                 },
-                Columns = schema.Columns.Select(c => (object)new CfnTable.ColumnProperty
-                {
-                    Name = c.Name,
-                    Type = c.GlueType,
-                    Comment = string.IsNullOrEmpty(c.Comment) ? null : c.Comment,
-                }).ToArray(),
+                Columns = table.Columns.Select(c => (object)Column(c)).ToArray(),
             },
         };
     }

@@ -136,13 +136,20 @@ public sealed class IngestionStack : Stack
             var name = $"Ingest{StorageStack.Pascal(source)}";
             var fn = NewFunction(name, StediConfig.IngestFunction(source), IngestHandler,
                 Topology.IngestMemoryMb, Topology.IngestTimeoutSeconds, Topology.IngestEphemeralStorageMb, Env(source), out var role);
+            // Exactly the object calls Ingestor makes for its source (IamTests.ExpectedObjectGrants lists each with its call):
             // HEAD (s3:GetObject) and GET of the version HEAD returned (s3:GetObjectVersion) of its own landing objects.
-            role.AddToPolicy(lake.Read("ReadOwnLanding", ["s3:GetObject", "s3:GetObjectVersion"], Topology.LandingPrefix(source)));
-            // The previous manifest of a replaced or deleted landing object lists the staged keys to remove.
-            role.AddToPolicy(lake.Read("ReadOwnManifests", ["s3:GetObject"], Topology.ManifestPrefix(source)));
-            // Its own source only: a source cannot touch another source's staged records, quarantine or manifests.
-            role.AddToPolicy(lake.Write("WriteOwnStagedQuarantineManifests",
-                Topology.StagedPrefix(source), Topology.QuarantinePrefix(source), Topology.ManifestPrefix(source)));
+            role.AddToPolicy(lake.Grant("ReadOwnLanding", ["s3:GetObject", "s3:GetObjectVersion"], Topology.LandingPrefix(source)));
+            // GET of the previous manifest of a replaced or deleted landing object (it lists the staged keys to remove);
+            // customer only: GET of that version's staged objects, whose records are the customer versions to retract
+            // (Ingestor.StagedVersionsAsync).
+            role.AddToPolicy(lake.Grant(source == "customer" ? "ReadOwnManifestsAndStagedVersions" : "ReadOwnManifests", ["s3:GetObject"], source == "customer"
+                ? [Topology.ManifestPrefix(source), Topology.StagedPrefix(source)]
+                : [Topology.ManifestPrefix(source)]));
+            // Staged Parquet and quarantine lines are spilled files that may exceed the multipart threshold (hence
+            // AbortMultipartUpload); stale staged objects and a retracted object's quarantine are deleted.
+            role.AddToPolicy(lake.Grant("WriteOwnStagedAndQuarantine", WriteLarge, Topology.StagedPrefix(source), Topology.QuarantinePrefix(source)));
+            // A manifest is a few kilobytes, always one PutObject; a retracted object's manifest is deleted.
+            role.AddToPolicy(lake.Grant("WriteOwnManifests", WriteSmall, Topology.ManifestPrefix(source)));
             Consume(fn, role, storage.LandingQueues[source], Topology.IngestBatchSize, Topology.IngestMaximumConcurrency(source));
             ingest[source] = fn;
         }
@@ -150,12 +157,16 @@ public sealed class IngestionStack : Stack
 
         RefineFunction = NewFunction("Refine", StediConfig.RefineFunction, RefineHandler,
             Topology.RefineMemoryMb, Topology.RefineTimeoutSeconds, Topology.RefineEphemeralStorageMb, Env(null), out var refineRole);
-        // Reads staged rows and upstream partitions (a HEAD of its own output too), and its previous refine details.
-        refineRole.AddToPolicy(lake.Read("ReadStagedPublishedDetails", ["s3:GetObject"],
+        // Exactly the object calls Refiner makes: GET of a partition's listed staged objects and compactions (every
+        // source), of upstream published partitions, of the previous refine detail; HEAD of its own unchanged output.
+        refineRole.AddToPolicy(lake.Grant("ReadStagedPublishedDetails", ["s3:GetObject"],
             Topology.StagedRoot, Topology.TrustedRoot, Topology.CuratedRoot, Topology.RefineRoot));
-        // Writes the published partitions and refine details; writes and deletes compacted staged objects.
-        refineRole.AddToPolicy(lake.Write("WritePublishedStagedDetails",
-            Topology.StagedRoot, Topology.TrustedRoot, Topology.CuratedRoot, Topology.RefineRoot));
+        // Published partitions (a sliced partition is a spilled file: multipart) and compactions; an emptied partition
+        // and older compactions are deleted. Refine writes no other staged key: the staged objects are ingest's.
+        refineRole.AddToPolicy(lake.Grant("WritePublishedAndCompactions", WriteLarge,
+            Topology.TrustedRoot, Topology.CuratedRoot, Topology.CompactedStagedPattern));
+        // The detail of each recompute (a few kilobytes, one PutObject) and the deletion of the one it replaces.
+        refineRole.AddToPolicy(lake.Grant("WriteDetails", WriteSmall, Topology.RefineRoot));
         Consume(RefineFunction, refineRole, storage.RefreshQueue, Topology.RefineBatchSize, Topology.RefineMaximumConcurrency);
 
         AlarmTopic = new Topic(this, "Alarms", new TopicProps { DisplayName = $"STEDI lakehouse alarms ({config.Stage})" });
@@ -262,25 +273,24 @@ public sealed class IngestionStack : Stack
         Resources = [refresh.QueueArn],
     });
 
+    // PutObject also authorises CreateMultipartUpload, UploadPart and CompleteMultipartUpload; S3ObjectStore aborts a
+    // failed multipart upload, which has its own action
+    // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions). Objects written from a
+    // small in-memory buffer (manifests, refine details) never reach the multipart threshold.
+    private static readonly string[] WriteLarge = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"];
+    private static readonly string[] WriteSmall = ["s3:PutObject", "s3:DeleteObject"];
+
     /// <summary>Object and bucket ARNs of the lake, narrowed to prefixes.</summary>
     private sealed class LakeArns(string bucketArn)
     {
-        private string[] Objects(string[] prefixes) => prefixes.Select(p => $"{bucketArn}/{p}*").ToArray();
+        // A prefix ends in "/" and gets "*"; a pattern that already holds a wildcard is taken as it is.
+        private string[] Objects(string[] patterns) => patterns.Select(p => p.Contains('*') ? $"{bucketArn}/{p}" : $"{bucketArn}/{p}*").ToArray();
 
-        public PolicyStatement Read(string sid, string[] actions, params string[] prefixes) => new(new PolicyStatementProps
+        public PolicyStatement Grant(string sid, string[] actions, params string[] patterns) => new(new PolicyStatementProps
         {
             Sid = sid,
             Actions = actions,
-            Resources = Objects(prefixes),
-        });
-
-        // PutObject also authorises CreateMultipartUpload, UploadPart and CompleteMultipartUpload; the adapter aborts
-        // a failed multipart upload (AbortMultipartUpload has its own action).
-        public PolicyStatement Write(string sid, params string[] prefixes) => new(new PolicyStatementProps
-        {
-            Sid = sid,
-            Actions = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-            Resources = Objects(prefixes),
+            Resources = Objects(patterns),
         });
 
         public PolicyStatement ListBucket() => new(new PolicyStatementProps

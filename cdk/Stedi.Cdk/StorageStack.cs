@@ -93,7 +93,7 @@ public sealed class StorageStack : Stack
             {
                 Encryption = QueueEncryption.SQS_MANAGED,
                 EnforceSSL = true,
-                RetentionPeriod = Duration.Days(14),
+                RetentionPeriod = Duration.Days(Topology.DeadLetterRetentionDays),
             });
             var queue = new Queue(this, $"{Pascal(source)}LandingQueue", new QueueProps
             {
@@ -101,7 +101,7 @@ public sealed class StorageStack : Stack
                 Encryption = QueueEncryption.SQS_MANAGED,
                 EnforceSSL = true,
                 VisibilityTimeout = Duration.Seconds(Topology.LandingVisibilityTimeoutSeconds),
-                RetentionPeriod = Duration.Days(4),
+                RetentionPeriod = Duration.Days(Topology.QueueRetentionDays),
                 DeadLetterQueue = new DeadLetterQueue { Queue = dlq, MaxReceiveCount = Topology.MaxReceiveCount },
             });
             // Name the bucket by its (deterministic) ARN, not by a Ref: the bucket depends on this policy.
@@ -128,7 +128,7 @@ public sealed class StorageStack : Stack
             Fifo = true,
             Encryption = QueueEncryption.SQS_MANAGED,
             EnforceSSL = true,
-            RetentionPeriod = Duration.Days(14),
+            RetentionPeriod = Duration.Days(Topology.DeadLetterRetentionDays),
         });
         RefreshQueue = new Queue(this, "RefreshQueue", new QueueProps
         {
@@ -145,7 +145,7 @@ public sealed class StorageStack : Stack
             Encryption = QueueEncryption.SQS_MANAGED,
             EnforceSSL = true,
             VisibilityTimeout = Duration.Seconds(Topology.RefreshVisibilityTimeoutSeconds),
-            RetentionPeriod = Duration.Days(4),
+            RetentionPeriod = Duration.Days(Topology.QueueRetentionDays),
             DeadLetterQueue = new DeadLetterQueue { Queue = RefreshDeadLetterQueue, MaxReceiveCount = Topology.MaxReceiveCount },
         });
 
@@ -234,7 +234,7 @@ public sealed class StorageStack : Stack
         {
             // Created objects are ingested; removed ones are retracted from every table (the tables are a function of
             // the set of landing objects that exist).
-            QueueConfigurations = StediConfig.Sources.SelectMany(s => new[] { "s3:ObjectCreated:*", "s3:ObjectRemoved:*" }.Select(e => (object)new CfnBucket.QueueConfigurationProperty
+            QueueConfigurations = StediConfig.Sources.SelectMany(s => Topology.LandingEvents.Select(e => (object)new CfnBucket.QueueConfigurationProperty
             {
                 Event = e,
                 Queue = landing[s].QueueArn,

@@ -1,3 +1,7 @@
+using Stedi.Lakehouse;
+using Stedi.Lakehouse.Reading;
+using Stedi.Lakehouse.Schema;
+
 namespace Stedi.Deployment;
 
 /// <summary>
@@ -29,7 +33,7 @@ public static class Topology
     // ---------------------------------------------------------------- sources
 
     /// <summary>The three landing sources, as named in S3 prefixes, in <see cref="Env.Source"/> and in construct ids.</summary>
-    public static readonly IReadOnlyList<string> Sources = ["customer", "accelerometer", "step_trainer"];
+    public static readonly IReadOnlyList<string> Sources = LandingSource.All.Select(s => s.Name).ToList();
 
     // ---------------------------------------------------------------- queues and event source mappings
 
@@ -103,6 +107,26 @@ public static class Topology
     /// </summary>
     public const int RefreshVisibilityTimeoutSeconds = 6 * RefineTimeoutSeconds;
 
+    /// <summary>Retention of the landing and refresh queues: 4 days (SQS's default). <see cref="MaxReceiveCount"/> ×
+    /// <see cref="LandingVisibilityTimeoutSeconds"/> (7.5 h) of retries fit in it many times over.</summary>
+    public const int QueueRetentionDays = 4;
+
+    /// <summary>Retention of the dead-letter queues: 14 days, the SQS maximum (SQS message quotas), to inspect and
+    /// redrive.</summary>
+    public const int DeadLetterRetentionDays = 14;
+
+    /// <summary>The S3 events each landing prefix sends to its queue: created objects are ingested, removed ones
+    /// retracted (the tables are a function of the landing objects that exist).</summary>
+    public static readonly IReadOnlyList<string> LandingEvents = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"];
+
+    /// <summary>The refresh queue's <c>DeduplicationScope</c>: per message group (one group per table partition), as
+    /// high-throughput FIFO requires
+    /// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/high-throughput-fifo.html).</summary>
+    public const string RefreshDeduplicationScope = "messageGroup";
+
+    /// <summary>The refresh queue's <c>FifoThroughputLimit</c>: the throughput quota applies per message group.</summary>
+    public const string RefreshFifoThroughputLimit = "perMessageGroupId";
+
     // ---------------------------------------------------------------- functions
 
     /// <summary>Ingest function timeout: 900 s, Lambda's maximum (15 minutes). The object size guard is sized to use at
@@ -146,13 +170,23 @@ public static class Topology
 
     // ---------------------------------------------------------------- object size guard
 
+    // What the three measured figures below rest on today. They are the typed engine's ingest of the 1 GB
+    // accelerometer object (bench, the big-object scenario: one ~1 GB object ingested alone by the Ingestor) as
+    // reported when the stack was sized: about 25 s and under 200 MB peak RSS on the bench machine (2 shared cores).
+    // BENCHMARKS.md does not record that run yet: its last recorded 1 GB figures are of the earlier row-by-row engine,
+    // 249.7 s (4.1 MB/s) and 476 MB peak RSS, which this rule would turn into a guard below 1 GiB. When the big-object
+    // scenario is measured again, put its bytes, seconds and peak RSS here and cite the BENCHMARKS.md row; the guard,
+    // the README's limits table and TopologyTests follow from these constants.
+
     /// <summary>Bytes of the landing object in the measurement the guard is sized from: a 1 GB accelerometer object.</summary>
     public const long MeasuredIngestBytes = 1_000_000_000;
 
-    /// <summary>Seconds ingest of <see cref="MeasuredIngestBytes"/> took with the typed engine (about 25 s, i.e. ~40 MB/s).</summary>
+    /// <summary>Seconds the typed engine took to ingest <see cref="MeasuredIngestBytes"/> on the bench machine (about
+    /// 25 s, i.e. ~40 MB/s; not yet recorded in BENCHMARKS.md, see the note above).</summary>
     public const int MeasuredIngestSeconds = 25;
 
-    /// <summary>Peak RSS in MB during that ingest (under 200 MB with the typed engine).</summary>
+    /// <summary>Peak RSS in MB during that ingest (under 200 MB with the typed engine; the row-by-row engine's recorded
+    /// figure was 476 MB).</summary>
     public const int MeasuredIngestPeakRssMb = 200;
 
     /// <summary>
@@ -203,43 +237,54 @@ public static class Topology
 
     // ---------------------------------------------------------------- lake key layout
 
+    // Derived from the domain's own layout (LakeKeys, LandingSource, TableSchema), never copied, so the stack's IAM
+    // resources, lifecycle prefixes and bucket policy name exactly the keys the code writes.
+
     /// <summary>Where a source's landing objects are dropped, e.g. <c>customer/landing/</c> (the STEDI course layout).</summary>
-    public static string LandingPrefix(string source) => $"{source}/landing/";
+    /// <exception cref="ArgumentException">Unknown source.</exception>
+    public static string LandingPrefix(string source) => LandingSource.ByName(source).LandingPrefix;
 
     /// <summary>Root of the staged zone: every parsed landing record, consenting or not.</summary>
-    public const string StagedRoot = "staged/";
+    public const string StagedRoot = LakeKeys.StagedPrefix;
 
-    /// <summary>A source's staged objects, <c>staged/&lt;source&gt;/&lt;partitionKey&gt;=&lt;value&gt;/&lt;objectId&gt;.parquet</c>;
-    /// refine also writes and deletes compacted objects here.</summary>
-    public static string StagedPrefix(string source) => $"{StagedRoot}{source}/";
+    /// <summary>A source's staged objects, <c>staged/&lt;source&gt;/&lt;partitionKey&gt;=&lt;value&gt;/&lt;objectId&gt;.parquet</c>
+    /// (ingest's); refine writes and deletes only the compactions among them (<see cref="CompactedStagedPattern"/>).</summary>
+    /// <exception cref="ArgumentException">Unknown source.</exception>
+    public static string StagedPrefix(string source) => LandingSource.ByName(source).Staged.Prefix;
+
+    /// <summary>
+    /// Refine's compacted staged objects as an IAM resource pattern, <c>staged/*/compact-*</c>: a partition's
+    /// <c>staged/&lt;source&gt;/&lt;key&gt;=&lt;value&gt;/compact-&lt;hash&gt;.parquet</c> and its <c>.json</c> manifest. In an IAM
+    /// resource ARN <c>*</c> also matches <c>/</c>
+    /// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html), and no landing
+    /// object id starts with <c>compact-</c>, so the pattern names the compactions and nothing ingest writes.
+    /// </summary>
+    public const string CompactedStagedPattern = StagedRoot + "*/" + LakeKeys.CompactPrefix + "*";
 
     /// <summary>Root of the quarantine: raw records that failed to parse or validate.</summary>
-    public const string QuarantineRoot = "quarantine/";
+    public const string QuarantineRoot = LakeKeys.QuarantinePrefix;
 
-    /// <summary>A source's quarantine prefix, <c>quarantine/&lt;source&gt;/</c>.</summary>
-    public static string QuarantinePrefix(string source) => $"{QuarantineRoot}{source}/";
-
-    /// <summary>The quarantine object of one landing object: <c>quarantine/&lt;source&gt;/&lt;objectId&gt;.jsonl</c>.</summary>
-    public static string QuarantineKey(string source, string objectId) => $"{QuarantinePrefix(source)}{objectId}.jsonl";
+    /// <summary>A source's quarantine prefix, <c>quarantine/&lt;source&gt;/</c> (objects <see cref="LakeKeys.Quarantine"/>).</summary>
+    public static string QuarantinePrefix(string source) => $"{QuarantineRoot}{LandingSource.ByName(source).Name}/";
 
     /// <summary>Root of the ingest manifests.</summary>
-    public const string ManifestsRoot = "manifests/";
+    public const string ManifestsRoot = LakeKeys.ManifestPrefix;
 
-    /// <summary>A source's manifest prefix, <c>manifests/&lt;source&gt;/</c>.</summary>
-    public static string ManifestPrefix(string source) => $"{ManifestsRoot}{source}/";
+    /// <summary>A source's manifest prefix, <c>manifests/&lt;source&gt;/</c> (objects <see cref="LakeKeys.Manifest"/>).</summary>
+    public static string ManifestPrefix(string source) => $"{ManifestsRoot}{LandingSource.ByName(source).Name}/";
 
-    /// <summary>The ingest manifest of one landing object: <c>manifests/&lt;source&gt;/&lt;objectId&gt;.json</c>.</summary>
-    public static string ManifestKey(string source, string objectId) => $"{ManifestPrefix(source)}{objectId}.json";
+    /// <summary>Root of the refine details (<see cref="LakeKeys.RefineDetail"/>: per recompute, rows filtered per rule and per landing object).</summary>
+    public const string RefineRoot = LakeKeys.RefinePrefix;
 
-    /// <summary>Root of the refine details (per recompute: rows filtered per rule, per landing object).</summary>
-    public const string RefineRoot = "refine/";
-
-    /// <summary>The refine detail of one partition: <c>refine/&lt;table&gt;/&lt;partition&gt;.json</c>.</summary>
-    public static string RefineDetailKey(string table, string partition) => $"{RefineRoot}{table}/{partition}.json";
-
-    /// <summary>Root of the trusted tables, <c>trusted/&lt;table&gt;/...</c>.</summary>
-    public const string TrustedRoot = "trusted/";
+    /// <summary>Root of the trusted tables, <c>trusted/&lt;table&gt;/...</c> (<see cref="TableSchema.Prefix"/> of a trusted table).</summary>
+    public static string TrustedRoot { get; } = ZoneRoot(Zone.Trusted);
 
     /// <summary>Root of the curated tables, <c>curated/&lt;table&gt;/...</c>.</summary>
-    public const string CuratedRoot = "curated/";
+    public static string CuratedRoot { get; } = ZoneRoot(Zone.Curated);
+
+    private static string ZoneRoot(Zone zone)
+    {
+        var prefix = Tables.Published(ConsentProfile.Strict).First(t => t.Zone == zone).Prefix;
+        return prefix[..(prefix.IndexOf('/') + 1)];
+    }
 }

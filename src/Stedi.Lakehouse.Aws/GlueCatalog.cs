@@ -5,7 +5,7 @@ using Stedi.Lakehouse.Schema;
 
 namespace Stedi.Lakehouse.Aws;
 
-/// <summary>A Glue table as the catalog describes it (for checks by tools and tests).</summary>
+/// <summary>A Glue table as the catalog describes it (for checks by tools and tests), or as <see cref="GlueCatalog.PutTableAsync"/> declares it.</summary>
 /// <param name="Name">Table name.</param>
 /// <param name="TableType">e.g. <c>EXTERNAL_TABLE</c>.</param>
 /// <param name="Columns">Data columns as (name, Hive type, comment).</param>
@@ -14,13 +14,16 @@ namespace Stedi.Lakehouse.Aws;
 /// <param name="InputFormat">Hadoop input format class.</param>
 /// <param name="OutputFormat">Hadoop output format class.</param>
 /// <param name="SerializationLibrary">SerDe class.</param>
-/// <param name="Parameters">Table parameters (e.g. <c>classification = parquet</c>).</param>
+/// <param name="Parameters">Table parameters (e.g. <c>classification = parquet</c>, partition projection).</param>
+/// <param name="Description">Table description, or null.</param>
+/// <param name="SerDeParameters">SerDe parameters, or null for none.</param>
 public sealed record CatalogTable(
     string Name, string? TableType,
     IReadOnlyList<(string Name, string Type, string Comment)> Columns,
     IReadOnlyList<(string Name, string Type, string Comment)> PartitionKeys,
     string? Location, string? InputFormat, string? OutputFormat, string? SerializationLibrary,
-    IReadOnlyDictionary<string, string> Parameters);
+    IReadOnlyDictionary<string, string> Parameters,
+    string? Description = null, IReadOnlyDictionary<string, string>? SerDeParameters = null);
 
 /// <summary>
 /// <see cref="ICatalog"/> over the Glue Data Catalog: one Glue database, tables created from <see cref="TableSchema"/>
@@ -91,6 +94,49 @@ public sealed class GlueCatalog : ICatalog
             }
         }
         _databaseEnsured = true;
+    }
+
+    /// <summary>
+    /// Declares a table exactly as given (CreateTable, or UpdateTable when it exists), creating the database when
+    /// missing: how the emulated deployment declares the tables a stack declares. An empty comment is sent as none.
+    /// </summary>
+    /// <exception cref="AwsJsonException">Glue refused a call (after retries for throttling and 5xx).</exception>
+    public async Task PutTableAsync(CatalogTable table, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        static List<GlueColumn> Cols(IReadOnlyList<(string Name, string Type, string Comment)> c) =>
+            c.Select(x => new GlueColumn { Name = x.Name, Type = x.Type, Comment = string.IsNullOrEmpty(x.Comment) ? null : x.Comment }).ToList();
+        var input = new GlueTableInput
+        {
+            Name = table.Name,
+            Description = table.Description,
+            TableType = table.TableType,
+            Parameters = table.Parameters.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
+            PartitionKeys = Cols(table.PartitionKeys),
+            StorageDescriptor = new GlueStorageDescriptor
+            {
+                Columns = Cols(table.Columns),
+                Location = table.Location,
+                InputFormat = table.InputFormat,
+                OutputFormat = table.OutputFormat,
+                SerdeInfo = new GlueSerDeInfo
+                {
+                    SerializationLibrary = table.SerializationLibrary,
+                    Parameters = table.SerDeParameters?.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
+                },
+            },
+        };
+        await EnsureDatabaseAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await _glue.CallAsync("CreateTable", new CreateTableRequest { DatabaseName = Database, TableInput = input },
+                GlueJsonContext.Default.CreateTableRequest, GlueJsonContext.Default.GlueEmpty, ct).ConfigureAwait(false);
+        }
+        catch (AwsJsonException e) when (e.ErrorCode == "AlreadyExistsException")
+        {
+            await _glue.CallAsync("UpdateTable", new UpdateTableRequest { DatabaseName = Database, TableInput = input },
+                GlueJsonContext.Default.UpdateTableRequest, GlueJsonContext.Default.GlueEmpty, ct).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />
@@ -166,7 +212,8 @@ public sealed class GlueCatalog : ICatalog
             (c ?? []).Select(x => (x.Name, x.Type ?? "", x.Comment ?? "")).ToList();
         var sd = t.StorageDescriptor;
         return new CatalogTable(t.Name, t.TableType, Cols(sd?.Columns), Cols(t.PartitionKeys), sd?.Location,
-            sd?.InputFormat, sd?.OutputFormat, sd?.SerdeInfo?.SerializationLibrary, t.Parameters ?? []);
+            sd?.InputFormat, sd?.OutputFormat, sd?.SerdeInfo?.SerializationLibrary, t.Parameters ?? [],
+            t.Description, sd?.SerdeInfo?.Parameters ?? []);
     }
 
     /// <summary>Values of every registered partition of a table (GetPartitions, all pages), each as its value list

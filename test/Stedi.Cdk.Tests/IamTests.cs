@@ -95,6 +95,90 @@ public sealed class IamTests(SynthFixture synth)
             || a == "sqs:ChangeMessageVisibility" || a == "dynamodb:DescribeTable" || a == "dynamodb:ConditionCheckItem");
     }
 
+    /// <summary>
+    /// Every S3 object call the engine makes through <c>IObjectStore</c> in a function (Ingestor for one source,
+    /// Refiner), as the object grants it needs: per action, exactly the key patterns under the lake bucket — nothing
+    /// more, nothing less. Each entry names the calls behind it.
+    /// </summary>
+    public static SortedDictionary<string, SortedSet<string>> ExpectedObjectGrants(string rolePrefix)
+    {
+        var grants = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+        void Grant(string action, params string[] patterns)
+        {
+            if (!grants.TryGetValue(action, out var set)) grants[action] = set = new SortedSet<string>(StringComparer.Ordinal);
+            set.UnionWith(patterns);
+        }
+        if (rolePrefix == "RefineRole")
+        {
+            // StagedReader: GET of each listed staged object, compaction manifest and compacted object (any source);
+            // RefineContext.PublishedAsync: GET of an upstream partition with rows; Refiner: HEAD of its own unchanged
+            // output, GET of the previous detail.
+            Grant("s3:GetObject", "staged/*", "trusted/*", "curated/*", "refine/*");
+            // Refiner.WriteOutputAsync (PUT, or DELETE of an emptied partition; a sliced partition is a spilled file,
+            // multipart); StagedReader.CompactAsync (PUT of compact-<hash>.parquet/.json, DELETE of older ones);
+            // Refiner: PUT of the detail, DELETE of the one it replaces (a few KB: never multipart).
+            Grant("s3:PutObject", "trusted/*", "curated/*", "staged/*/compact-*", "refine/*");
+            Grant("s3:DeleteObject", "trusted/*", "curated/*", "staged/*/compact-*", "refine/*");
+            Grant("s3:AbortMultipartUpload", "trusted/*", "curated/*", "staged/*/compact-*");
+            return grants;
+        }
+        var source = StediConfig.Sources.Single(s => rolePrefix == $"Ingest{StorageStack.Pascal(s)}Role");
+        // Ingestor.IngestAsync: HEAD of the landing object, GET of the version HEAD returned; the previous manifest.
+        Grant("s3:GetObject", $"{source}/landing/*", $"manifests/{source}/*");
+        Grant("s3:GetObjectVersion", $"{source}/landing/*");
+        // Ingestor.StagedVersionsAsync: a replaced or deleted customer file's customer versions are read back from the
+        // previous version's staged objects.
+        if (source == "customer") Grant("s3:GetObject", "staged/customer/*");
+        // PartitionSpool/QuarantineSpool uploads (spilled files: multipart), the manifest (one PUT); DELETE of stale
+        // staged objects, of a retracted object's quarantine and manifest.
+        Grant("s3:PutObject", $"staged/{source}/*", $"quarantine/{source}/*", $"manifests/{source}/*");
+        Grant("s3:DeleteObject", $"staged/{source}/*", $"quarantine/{source}/*", $"manifests/{source}/*");
+        Grant("s3:AbortMultipartUpload", $"staged/{source}/*", $"quarantine/{source}/*");
+        return grants;
+    }
+
+    [Fact]
+    public void Each_function_role_holds_exactly_the_object_grants_its_engine_calls_need()
+    {
+        foreach (var prefix in FunctionRolePrefixes)
+        {
+            var actual = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+            foreach (var s in FunctionRoleStatements(prefix))
+                foreach (var a in s.Actions.Where(a => a.StartsWith("s3:") && a != "s3:ListBucket"))
+                    foreach (var r in s.Resources)
+                    {
+                        Assert.Contains("Lake", r);   // the lake bucket (an import of the Storage stack)
+                        (actual.TryGetValue(a, out var set) ? set : actual[a] = new SortedSet<string>(StringComparer.Ordinal)).Add(Tail(r));
+                    }
+            var expected = ExpectedObjectGrants(prefix);
+            Assert.True(expected.Count == actual.Count && expected.All(e => actual.TryGetValue(e.Key, out var v) && v.SetEquals(e.Value)),
+                $"{prefix}: expected {Show(expected)}, template {Show(actual)}");
+        }
+        static string Show(SortedDictionary<string, SortedSet<string>> g) => string.Join("; ", g.Select(e => $"{e.Key} [{string.Join(", ", e.Value)}]"));
+    }
+
+    [Fact]
+    public void The_raw_zone_deny_exempts_every_role_that_reads_a_raw_zone()
+    {
+        // The bucket policy denies raw-zone reads to everyone else; a role granted a read there must be exempt, or its
+        // read would be AccessDenied whatever its identity policy says (an explicit deny wins).
+        var deny = IamWalker.Statements(synth.Strict.TemplateJson).Single(s => s.Effect == "Deny" && s.Actions.Contains("s3:GetObject") && s.Resources.Any(r => r.Contains("/staged/")));
+        var zones = deny.Resources.Select(Tail).ToList();
+        var exempt = TemplateJson.AsArray(deny.Condition!.Value.GetProperty("ArnNotEquals").GetProperty("aws:PrincipalArn")).Select(TemplateJson.Render).ToHashSet();
+        var readers = 0;
+        foreach (var prefix in FunctionRolePrefixes)
+        {
+            var reads = ExpectedObjectGrants(prefix).Where(g => g.Key is "s3:GetObject" or "s3:GetObjectVersion").SelectMany(g => g.Value);
+            if (!reads.Any(r => zones.Any(z => r.StartsWith(z.TrimEnd('*'), StringComparison.Ordinal)))) continue;
+            readers++;
+            Assert.Contains(Assert.Single(StorageStackTests.RoleArnsOfNamedRoles(synth.Strict, prefix)), exempt);
+        }
+        Assert.Equal(FunctionRolePrefixes.Length, readers); // every function reads a raw zone: ingest its landing, refine staged/
+    }
+
+    // "${Lake...}/staged/customer/*" -> "staged/customer/*"
+    private static string Tail(string resource) => resource[(resource.IndexOf("}/", StringComparison.Ordinal) + 2)..];
+
     /// <summary>SDK operations (by their .NET method name without "Async") and the IAM action each needs.</summary>
     private static readonly IReadOnlyDictionary<string, string> SdkOperations = new Dictionary<string, string>
     {

@@ -90,6 +90,9 @@ public sealed class StorageStackTests(SynthFixture synth)
         // High-throughput mode: quota per message group (one group per partition), dedup scoped to the group.
         Assert.Equal("messageGroup", refresh.GetProperty("DeduplicationScope").GetString());
         Assert.Equal("perMessageGroupId", refresh.GetProperty("FifoThroughputLimit").GetString());
+        // The emulated deployment sets the same attributes from Topology.
+        Assert.Equal(Topology.RefreshDeduplicationScope, refresh.GetProperty("DeduplicationScope").GetString());
+        Assert.Equal(Topology.RefreshFifoThroughputLimit, refresh.GetProperty("FifoThroughputLimit").GetString());
         Assert.Equal(6 * Topology.RefineTimeoutSeconds, refresh.GetProperty("VisibilityTimeout").GetInt32());
         var redrive = refresh.GetProperty("RedrivePolicy");
         Assert.Equal(Topology.MaxReceiveCount, redrive.GetProperty("maxReceiveCount").GetInt32());

@@ -1,4 +1,5 @@
 using Stedi.Deployment;
+using Stedi.Lakehouse;
 using Stedi.Lakehouse.Reading;
 using Stedi.Lakehouse.Schema;
 
@@ -51,9 +52,12 @@ public sealed class TopologyTests
             Assert.Equal(s.LandingPrefix, Topology.LandingPrefix(s.Name));
             Assert.Equal(s.Staged.Prefix, Topology.StagedPrefix(s.Name));
         }
-        Assert.Equal("quarantine/step_trainer/0123456789abcdef.jsonl", Topology.QuarantineKey("step_trainer", "0123456789abcdef"));
-        Assert.Equal("manifests/customer/0123456789abcdef.json", Topology.ManifestKey("customer", "0123456789abcdef"));
-        Assert.Equal("refine/accelerometer_trusted/2022-06-18-15.json", Topology.RefineDetailKey("accelerometer_trusted", "2022-06-18-15"));
+        // Every key the code writes falls under the prefix IAM and the lifecycle rules name for it.
+        Assert.StartsWith(Topology.QuarantinePrefix("step_trainer"), LakeKeys.Quarantine("step_trainer", "0123456789abcdef"), StringComparison.Ordinal);
+        Assert.StartsWith(Topology.ManifestPrefix("customer"), LakeKeys.Manifest("customer", "0123456789abcdef"), StringComparison.Ordinal);
+        Assert.StartsWith(Topology.RefineRoot, LakeKeys.RefineDetail("accelerometer_trusted", "2022-06-18-15", new string('a', 64)), StringComparison.Ordinal);
+        Assert.Equal("staged/*/compact-*", Topology.CompactedStagedPattern);
+        Assert.Throws<ArgumentException>(() => Topology.StagedPrefix("other"));
         Assert.All(Tables.Published(ConsentProfile.Strict), t => Assert.True(
             t.Prefix.StartsWith(Topology.TrustedRoot, StringComparison.Ordinal) || t.Prefix.StartsWith(Topology.CuratedRoot, StringComparison.Ordinal), t.Prefix));
     }

@@ -18,6 +18,8 @@ public abstract class EndToEndFixture : IAsyncLifetime
     /// <summary>Sources uploaded one after the other, each drained before the next (null: everything at once, customer first).</summary>
     protected virtual IReadOnlyList<string>? Phases => null;
     protected virtual bool Redeliver => false;
+    /// <summary>Run only with <c>STEDI_SLOW_TESTS=1</c> (see <see cref="SlowTests"/>).</summary>
+    public virtual bool Slow => false;
 
     public EmulatedDeployment Deployment { get; private set; } = null!;
     public IReadOnlyList<string> UploadedKeys { get; private set; } = [];
@@ -33,9 +35,12 @@ public abstract class EndToEndFixture : IAsyncLifetime
     public int RedeliveredRefresh { get; private set; }
     public long DeadLettersAfterRedelivery { get; private set; }
     public TimeSpan RedeliveryTime { get; private set; }
+    /// <summary>The S3, DynamoDB and SQS requests of the first load (the functions', and the 13 uploads' PUTs).</summary>
+    public IReadOnlyList<AwsCallLog.Call> FirstLoadCalls { get; private set; } = [];
 
     public async Task InitializeAsync()
     {
+        if (Slow && !SlowTests.Enabled) return;
         var endpoint = await Moto.EndpointAsync();
         _localDir = Path.Combine(Path.GetTempPath(), "stedi-local-" + Guid.NewGuid().ToString("N")[..8]);
         using (var local = new LocalPipeline(_localDir, Profile))
@@ -46,6 +51,7 @@ public abstract class EndToEndFixture : IAsyncLifetime
 
         var sw = Stopwatch.StartNew();
         Deployment = await EmulatedDeployment.CreateAsync(endpoint, new EmulationSettings(EmulationSettings.NewName(), Profile));
+        using var calls = new AwsCallLog(Deployment.Lake.S3, Deployment.Lake.DynamoDb, Deployment.Lake.Sqs);
         if (Phases is null)
         {
             UploadedKeys = await Deployment.UploadAsync(Repo.Landing);
@@ -62,6 +68,8 @@ public abstract class EndToEndFixture : IAsyncLifetime
             UploadedKeys = keys;
         }
         EmulationTime = sw.Elapsed;
+        FirstLoadCalls = calls.Calls;
+        calls.Dispose();
         Emulated = await Deployment.ReadPublishedAsync();
         Summary = await Deployment.SummarizeAsync(sw.Elapsed);
         DeadLetters = await Deployment.DeadLettersAsync();
@@ -100,9 +108,11 @@ public sealed class StrictEndToEnd : EndToEndFixture
     protected override bool Redeliver => true;
 }
 
-/// <summary>Rubric profile, delivered in another order: step trainer, then accelerometer, then customer (consent last), each drained before the next.</summary>
+/// <summary>Rubric profile, delivered in another order: step trainer, then accelerometer, then customer (consent last),
+/// each drained before the next. Slow (three drains of the real data); <c>STEDI_SLOW_TESTS=1</c> runs it.</summary>
 public sealed class RubricEndToEnd : EndToEndFixture
 {
     public override ConsentProfile Profile => ConsentProfile.Rubric;
+    public override bool Slow => true;
     protected override IReadOnlyList<string>? Phases => ["step_trainer", "accelerometer", "customer"];
 }

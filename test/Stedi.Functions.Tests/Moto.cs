@@ -31,3 +31,23 @@ public static class Repo
         throw new InvalidOperationException("StediServerless.sln not found above " + AppContext.BaseDirectory);
     }
 }
+
+/// <summary>
+/// Tests that take minutes on two cores (the second profile's real-data end to end on moto) run only when
+/// <c>STEDI_SLOW_TESTS=1</c>; the default suite keeps one profile's (strict) end to end with redelivery.
+/// </summary>
+public static class SlowTests
+{
+    /// <summary>Whether <c>STEDI_SLOW_TESTS=1</c>.</summary>
+    public static bool Enabled { get; } = Environment.GetEnvironmentVariable("STEDI_SLOW_TESTS") == "1";
+}
+
+/// <summary>A fact skipped unless <c>STEDI_SLOW_TESTS=1</c>.</summary>
+public sealed class SlowFactAttribute : FactAttribute
+{
+    /// <summary>Skips the test unless slow tests are enabled.</summary>
+    public SlowFactAttribute()
+    {
+        if (!SlowTests.Enabled) Skip = "slow: set STEDI_SLOW_TESTS=1";
+    }
+}

@@ -51,11 +51,12 @@ public sealed record QueuePair(string Url, string Arn, string DlqUrl);
 public sealed record Delivery(string Source, string Body);
 
 /// <summary>
-/// What the CDK stack creates, on an S3/SQS/DynamoDB/Glue endpoint (moto): the versioned lake bucket with S3→SQS
-/// notifications per landing prefix (<c>s3:ObjectCreated:*</c>, prefix filter), a standard queue per landing source
-/// with a DLQ (redrive after <see cref="EmulationSettings.MaxReceives"/>), the FIFO refresh queue (no content-based
-/// deduplication) with a FIFO DLQ, the DynamoDB index table (<c>pk</c>/<c>sk</c>, on demand), the Glue database and
-/// tables. The functions run in-process behind <see cref="EventSourceMappingPoller"/>s, configured from the same
+/// What the CDK stack creates, on an S3/SQS/DynamoDB/Glue endpoint (moto), with the stack's figures from
+/// <see cref="Topology"/> and its tables from <see cref="GlueTables"/> (never copies): the versioned lake bucket with
+/// S3→SQS notifications per landing prefix (<see cref="Topology.LandingEvents"/>), a standard queue per landing source
+/// with a DLQ (redrive after <see cref="EmulationSettings.MaxReceives"/>, the stack's retention and visibility), the
+/// high-throughput FIFO refresh queue (no content-based deduplication) with a FIFO DLQ, the DynamoDB index table
+/// (<c>pk</c>/<c>sk</c>, on demand), the customer-key secret, the Glue database and the tables with partition projection. The functions run in-process behind <see cref="EventSourceMappingPoller"/>s, configured from the same
 /// environment variables the stack sets (<see cref="FunctionEnvironment"/>).
 /// </summary>
 public sealed class EmulatedDeployment : IDisposable
@@ -148,15 +149,25 @@ public sealed class EmulatedDeployment : IDisposable
             async Task<QueuePair> CreatePairAsync(string name, bool fifo)
             {
                 var suffix = fifo ? ".fifo" : "";
-                var common = new Dictionary<string, string> { ["MessageRetentionPeriod"] = "1209600" };
-                if (fifo) { common["FifoQueue"] = "true"; common["ContentBasedDeduplication"] = "false"; }
-                var dlq = await sqs.CreateQueueAsync(new CreateQueueRequest { QueueName = $"{name}-dlq{suffix}", Attributes = new(common) }, ct);
+                static string Days(int days) => (days * 86_400).ToString(CultureInfo.InvariantCulture);
+                var dlqAttrs = new Dictionary<string, string> { ["MessageRetentionPeriod"] = Days(Topology.DeadLetterRetentionDays) };
+                if (fifo) dlqAttrs["FifoQueue"] = "true";
+                var dlq = await sqs.CreateQueueAsync(new CreateQueueRequest { QueueName = $"{name}-dlq{suffix}", Attributes = dlqAttrs }, ct);
                 var dlqArn = await ArnAsync(sqs, dlq.QueueUrl, ct);
-                var attrs = new Dictionary<string, string>(common)
+                var attrs = new Dictionary<string, string>
                 {
+                    ["MessageRetentionPeriod"] = Days(Topology.QueueRetentionDays),
                     ["VisibilityTimeout"] = (fifo ? Topology.RefreshVisibilityTimeoutSeconds : Topology.LandingVisibilityTimeoutSeconds).ToString(CultureInfo.InvariantCulture),
                     ["RedrivePolicy"] = $"{{\"deadLetterTargetArn\":\"{dlqArn}\",\"maxReceiveCount\":{settings.MaxReceives.ToString(CultureInfo.InvariantCulture)}}}",
                 };
+                if (fifo)
+                {
+                    // As the stack: content-based deduplication off (unique deduplication ids), high-throughput FIFO.
+                    attrs["FifoQueue"] = "true";
+                    attrs["ContentBasedDeduplication"] = "false";
+                    attrs["DeduplicationScope"] = Topology.RefreshDeduplicationScope;
+                    attrs["FifoThroughputLimit"] = Topology.RefreshFifoThroughputLimit;
+                }
                 var q = await sqs.CreateQueueAsync(new CreateQueueRequest { QueueName = name + suffix, Attributes = attrs }, ct);
                 return new QueuePair(q.QueueUrl, await ArnAsync(sqs, q.QueueUrl, ct), dlq.QueueUrl);
             }
@@ -177,8 +188,8 @@ public sealed class EmulatedDeployment : IDisposable
                 {
                     Id = $"{s.Name}-landing",
                     Queue = landing[s.Name].Arn,
-                    Events = [EventType.ObjectCreatedAll, EventType.ObjectRemovedAll], // as the stack subscribes (a deleted landing object is retracted)
-                    Filter = new Filter { S3KeyFilter = new S3KeyFilter { FilterRules = [new FilterRule("prefix", s.LandingPrefix)] } },
+                    Events = Topology.LandingEvents.Select(e => EventType.FindValue(e)).ToList(), // as the stack subscribes
+                    Filter = new Filter { S3KeyFilter = new S3KeyFilter { FilterRules = [new FilterRule("prefix", Topology.LandingPrefix(s.Name))] } },
                 }).ToList(),
             }, ct);
             await bootstrap.DynamoDb.CreateTableAsync(new CreateTableRequest
@@ -209,8 +220,12 @@ public sealed class EmulatedDeployment : IDisposable
             var function = FunctionEnvironment.FromEnvironment(k => environment.GetValueOrDefault(k));
             var lake = AwsLake.Create(function.Lake, AwsLake.EmulatorCredentials);
             var deployment = new EmulatedDeployment(settings, endpoint, environment, function, lake, landing, refresh, log ?? NullLakeLog.Instance);
-            // The stack declares the database and the five tables (CatalogStack); the functions make no catalog call.
-            foreach (var t in Tables.Published(settings.Profile)) await lake.Catalog.EnsureTableAsync(t, ct);
+            // The tables the Catalog stack declares, from the same definitions (GlueTables: columns, locations, partition
+            // projection); the functions make no catalog call.
+            foreach (var t in GlueTables.Published(settings.Profile, bucket))
+                await lake.Catalog.PutTableAsync(new CatalogTable(t.Name, t.TableType,
+                    t.Columns.Select(c => (c.Name, c.Type, c.Comment ?? "")).ToList(), t.PartitionKeys.Select(c => (c.Name, c.Type, c.Comment ?? "")).ToList(),
+                    t.Location, t.InputFormat, t.OutputFormat, t.SerializationLibrary, t.Parameters, t.Description, t.SerDeParameters), ct);
             return deployment;
         }
         finally { bootstrap.Dispose(); }
@@ -252,14 +267,21 @@ public sealed class EmulatedDeployment : IDisposable
     /// Runs every event source mapping until all queues are empty (no visible or in-flight message) and stay so for
     /// <paramref name="quiet"/>; messages that keep failing end in their DLQ through the redrive policy meanwhile.
     /// </summary>
-    /// <param name="quiet">How long the queues must stay empty (default 2 s; longer than the retry delay).</param>
+    /// <remarks>
+    /// A failed message waiting out its retry delay is in flight, so it counts in the depth: the quiet window only has
+    /// to outlast the gap between a handler's last delete and the depth read. The mappings stop gracefully: a poll
+    /// already waiting in ReceiveMessage finishes (and handles what it received) instead of being cancelled, because a
+    /// cancelled long poll can still take a message on the server, which would then stay invisible for the mapping's
+    /// visibility timeout (300 s) and stall the next run.
+    /// </remarks>
+    /// <param name="quiet">How long the queues must stay empty (default 0.5 s).</param>
     /// <param name="timeout">Give up after this long (default 30 min).</param>
     /// <param name="ct">Cancellation.</param>
     /// <exception cref="TimeoutException">The queues did not drain in time.</exception>
     public async Task RunUntilQuietAsync(TimeSpan? quiet = null, TimeSpan? timeout = null, CancellationToken ct = default)
     {
-        var quietFor = quiet ?? TimeSpan.FromSeconds(Math.Max(2, Settings.RetryDelaySeconds + 1));
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var quietFor = quiet ?? TimeSpan.FromMilliseconds(500);
+        var stopping = 0;
         var lastActivity = new long[Mappings.Count];
         // Refresh work waits while landing messages are still arriving, as a batching window would: the tables are the
         // same either way (order independence), and the refine mapping then recomputes each partition about once.
@@ -267,22 +289,19 @@ public sealed class EmulatedDeployment : IDisposable
         var loops = Mappings.Select((m, i) => Task.Run(async () =>
         {
             var isRefine = m.QueueUrl == RefreshQueue.Url;
-            while (!stop.IsCancellationRequested)
+            while (Volatile.Read(ref stopping) == 0 && !ct.IsCancellationRequested)
             {
                 if (isRefine && Volatile.Read(ref landingBusy) == 1)
                 {
-                    try { await Task.Delay(100, stop.Token); } catch (OperationCanceledException) { return; }
+                    await Task.Delay(50, CancellationToken.None);
                     continue;
                 }
                 PollResult r;
-                try { r = await m.PollOnceAsync(stop.Token); }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested) { return; }
+                try { r = await m.PollOnceAsync(ct); }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
                 if (r.Received > 0) Interlocked.Exchange(ref lastActivity[i], DateTime.UtcNow.Ticks);
-                else
-                {
-                    // An empty queue: back off instead of spinning ReceiveMessage, which kept moto busy answering nothing.
-                    try { await Task.Delay(200, stop.Token); } catch (OperationCanceledException) { return; }
-                }
+                // An empty receive already waited (long poll); a short pause keeps moto from answering nothing in a loop.
+                else await Task.Delay(50, CancellationToken.None);
             }
         }, CancellationToken.None)).ToList();
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(30));
@@ -291,12 +310,12 @@ public sealed class EmulatedDeployment : IDisposable
         {
             while (true)
             {
-                await Task.Delay(250, ct);
+                await Task.Delay(200, ct);
                 var faulted = loops.FirstOrDefault(t => t.IsFaulted);
                 if (faulted is not null) await faulted;
-                var depth = await DepthAsync(ct);
                 long landingDepth = 0;
                 foreach (var url in LandingQueues.Values.Select(q => q.Url)) landingDepth += await CountAsync(url, ct);
+                var depth = landingDepth + await CountAsync(RefreshQueue.Url, ct);
                 Volatile.Write(ref landingBusy, landingDepth > 0 ? 1 : 0);
                 var now = DateTime.UtcNow;
                 var recent = false;
@@ -309,7 +328,7 @@ public sealed class EmulatedDeployment : IDisposable
         }
         finally
         {
-            await stop.CancelAsync();
+            Volatile.Write(ref stopping, 1);
             try { await Task.WhenAll(loops); } catch (OperationCanceledException) { }
         }
     }
