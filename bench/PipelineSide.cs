@@ -81,6 +81,7 @@ public sealed class PipelineSide : IDisposable
             ["read_parse"] = Math.Round(_log.ReadMs / 1000.0, 3),
             ["stage"] = Math.Round(_log.StageMs / 1000.0, 3),
             ["commit"] = Math.Round(_log.CommitMs / 1000.0, 3),
+            ["commit_follow_ups_and_ledger"] = Math.Round(_log.FollowMs / 1000.0, 3),
         };
         result["refine_busy_seconds"] = _log.Refine.OrderBy(p => Array.IndexOf(DuckDbPeer.TableNames, p.Key))
             .ToDictionary(p => p.Key, p => (object)new { seconds = Math.Round(p.Value.Ms / 1000.0, 3), recomputes = p.Value.Count, objects_read = p.Value.Objects });
@@ -126,7 +127,7 @@ public sealed class PipelineSide : IDisposable
     /// <summary>Adds up the "ingested" and "refined" events' own timings (ms) and objects read.</summary>
     private sealed class TimingLog : ILakeLog
     {
-        public long IngestMs, ReadMs, StageMs, CommitMs;
+        public long IngestMs, ReadMs, StageMs, CommitMs, FollowMs;
         public readonly ConcurrentDictionary<string, (long Ms, long Count, long Objects)> Refine = new();
 
         public void Write(string level, string eventName, IReadOnlyDictionary<string, object?> fields)
@@ -137,6 +138,7 @@ public sealed class PipelineSide : IDisposable
                 if (fields.TryGetValue("readMs", out var r)) Interlocked.Add(ref ReadMs, Convert.ToInt64(r));
                 if (fields.TryGetValue("stageMs", out var st)) Interlocked.Add(ref StageMs, Convert.ToInt64(st));
                 if (fields.TryGetValue("commitMs", out var c)) Interlocked.Add(ref CommitMs, Convert.ToInt64(c));
+                if (fields.TryGetValue("followUpsMs", out var f)) Interlocked.Add(ref FollowMs, Convert.ToInt64(f));
             }
             else if (eventName == "refined")
             {

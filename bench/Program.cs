@@ -84,6 +84,7 @@ namespace Stedi.Bench
                     using var p = new PipelineSide(o["lake"], strict ? ConsentProfile.Strict : ConsentProfile.Rubric, parallelism, o.ContainsKey("interleave"));
                     var full = await p.FullRunAsync(o["landing"]);
                     result["peak_rss_mb"] = Rss.PeakMb();
+                    result["process_cpu_seconds"] = Math.Round(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, 3);
                     result["gc_pause_seconds"] = Math.Round(GC.GetTotalPauseDuration().TotalSeconds, 3);
                     result["gc_allocated_mb"] = Math.Round(GC.GetTotalAllocatedBytes() / 1048576.0, 1);
                     result["gc_collections"] = $"{GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}";

@@ -151,7 +151,7 @@ public sealed class Ingestor
         var versions = new Dictionary<(string, string), CustomerVersion>();
         var membership = new HashSet<PartitionMembership>();
         string contentHash;
-        long readTicks = 0, stagedTicks = 0;
+        long readTicks = 0, stagedTicks = 0, followTicks = 0;
         try
         {
             await using var body = await _store.OpenReadAsync(key, head.VersionId, ct);
@@ -207,6 +207,7 @@ public sealed class Ingestor
         if (membership.Count > 0) await _index.Partitions.AddMembershipAsync(membership, ct);
         await PutManifestAsync(manifestKey, manifest, ct);
 
+        followTicks = System.Diagnostics.Stopwatch.GetTimestamp();
         // 4. Refresh work, read after our own writes committed: the graph's edges from this source and from the consent index.
         var touched = manifest.Partitions.Concat(stale.Select(LakeKeys.PartitionOfStaged)).Distinct().ToList();
         var work = new HashSet<RefreshWork>(await _graph.FollowUpsAsync(new Change(Node.Source(source.Name), touched, true, []), _index, ct));
@@ -235,7 +236,8 @@ public sealed class Ingestor
             // Where the time went: reading and parsing; writing staged data and customer versions; the index and the rest.
             ("readMs", (long)System.Diagnostics.Stopwatch.GetElapsedTime(started, readTicks).TotalMilliseconds),
             ("stageMs", (long)System.Diagnostics.Stopwatch.GetElapsedTime(readTicks, stagedTicks).TotalMilliseconds),
-            ("commitMs", (long)System.Diagnostics.Stopwatch.GetElapsedTime(stagedTicks).TotalMilliseconds));
+            ("commitMs", (long)System.Diagnostics.Stopwatch.GetElapsedTime(stagedTicks).TotalMilliseconds),
+            ("followUpsMs", (long)System.Diagnostics.Stopwatch.GetElapsedTime(followTicks).TotalMilliseconds));
         return new IngestResult(key, IngestStatus.Ingested, manifest);
     }
 
