@@ -11,7 +11,7 @@ using Stedi.Twin;
 namespace Stedi.Cli;
 
 /// <summary>Settings of <c>stedi watch</c>.</summary>
-public sealed class WatchSettings : LakeSettings
+public sealed class WatchSettings : IngestLakeSettings
 {
     /// <summary>Profile.</summary>
     [CommandOption("--profile <PROFILE>")]
@@ -33,7 +33,7 @@ public sealed class WatchSettings : LakeSettings
     {
         if (Profile is not null && !ProfileNames.IsValid(Profile)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
         if (IntervalMs is < 10 or > 3_600_000) return ValidationResult.Error("--interval must be between 10 and 3600000 milliseconds");
-        return ValidationResult.Success();
+        return base.Validate();
     }
 }
 
@@ -52,7 +52,7 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
         var profile = LakeProfiles.ForWriting(s.Lake, s.Profile, $"--profile {s.Profile}",
             $"pass --lake DIR for a lake built with {s.Profile} (stedi run --profile {s.Profile} --lake DIR makes one)");
         var session = Stopwatch.StartNew();
-        using var pipeline = new LocalPipeline(s.Lake, profile, Environment.ProcessorCount);
+        using var pipeline = new LocalPipeline(s.Lake, profile, Environment.ProcessorCount, options: s.IngestOptions());
         foreach (var src in LandingSource.All) Directory.CreateDirectory(Path.Combine(pipeline.Lake.Store.BucketFolder, src.LandingPrefix));
         AnsiConsole.MarkupLine($"watching [bold]{Markup.Escape(Path.Combine(pipeline.Lake.Store.BucketFolder, "<source>", "landing"))}[/] " +
                                $"(profile {Markup.Escape(Stedi.Lakehouse.Local.LakeMetadata.ProfileName(profile))}) — drop JSON-lines files there" +
