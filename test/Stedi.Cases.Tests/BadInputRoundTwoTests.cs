@@ -432,6 +432,27 @@ public sealed class BadInputRoundTwoTests
         Assert.Empty(run.Quarantine("accelerometer"));
     }
 
+    [Fact]
+    public async Task Copies_ingested_at_the_same_time_still_name_one_original()
+    {
+        using var run = await WithAliceAsync();
+        var body = Lines(Reading(Alice, T + 1000), Reading(Alice, T + 2000));
+        await run.PutAsync(Original, body);
+        await run.PutAsync(Copy, body);
+        var events = await Task.WhenAll(run.P.EventForAsync(Original), run.P.EventForAsync(Copy));
+        var responses = await Task.WhenAll(events.Select(e => Task.Run(() => run.Handler.HandleEventAsync(e))));
+        await run.P.Queue.DrainAsync();
+        Assert.All(responses, r => Assert.Equal("ingested", r.Outcomes.Single().Status));
+        var rec = (await run.ReconcileAsync()).Where(o => o.Source == "accelerometer").ToList();
+        // Whichever saw the other (or neither): exactly one is the original and the other names it.
+        Assert.Single(rec, o => o.DuplicateOf is null);
+        var copy = Assert.Single(rec, o => o.DuplicateOf is not null);
+        Assert.Equal(rec.Single(o => o.DuplicateOf is null).LandingKey, copy.DuplicateOf);
+        Assert.Equal(2, run.Count("accelerometer_trusted"));
+        Assert.Equal((2L, 2L), (rec.Sum(o => o.Accepted), rec.Sum(o => o.Filtered.GetValueOrDefault(FilterRules.DuplicateReading))));
+        await AssertBalancedAsync(run);
+    }
+
     // ------------------------------------------------------------------ 7. every ignore path logs one line
 
     public static TheoryData<string, string, string, string, string> IgnorePaths => new()

@@ -145,7 +145,7 @@ public static class Reconciliation
     public static IReadOnlyList<ObjectReconciliation> Compute(LakeBookkeeping books)
     {
         var result = new List<ObjectReconciliation>();
-        var hashOf = books.Ledger.ToDictionary(e => e.LandingKey, e => e.ContentHash, StringComparer.Ordinal);
+        var duplicateOf = Duplicates(books.Manifests);
         foreach (var m in books.Manifests)
         {
             var first = LandingSource.ByName(m.Source).FirstTable.Name;
@@ -158,13 +158,44 @@ public static class Reconciliation
                 foreach (var (rule, n) in t.Filtered) { filtered[rule] = filtered.GetValueOrDefault(rule) + n; staged += n; }
                 staged += t.Accepted;
             }
-            // The original named at ingest, while it still holds the same content (deleting either copy ends the duplication).
-            var duplicateOf = m.DuplicateOf is { } d0 && hashOf.TryGetValue(d0, out var h) && h.Length > 0 && h == m.ContentHash ? d0 : null;
-            result.Add(new ObjectReconciliation(m.LandingKey, m.Source, m.Status, m.RowsRead, m.RowsQuarantined, accepted, filtered, m.RowsStaged - staged, duplicateOf));
+            result.Add(new ObjectReconciliation(m.LandingKey, m.Source, m.Status, m.RowsRead, m.RowsQuarantined, accepted, filtered, m.RowsStaged - staged,
+                duplicateOf.GetValueOrDefault(m.LandingKey)));
         }
         foreach (var s in books.Skipped)
             result.Add(new ObjectReconciliation(s.LandingKey, s.Source, ObjectReconciliation.SkippedStatus, 0, 0, 0, new SortedDictionary<string, long>(), 0, null, s.Reason));
         result.Sort((a, b) => string.CompareOrdinal(a.LandingKey, b.LandingKey));
+        return result;
+    }
+
+    /// <summary>
+    /// Which ingested object is a copy of which, among the objects that hold the same content now. A copy names the
+    /// original it found at ingest, while that original still holds the content; where several hold it and none names
+    /// another (copies ingested concurrently, or their original deleted), the first key (ordinal) stands as the
+    /// original and the others name it. Empty objects are nobody's copy.
+    /// </summary>
+    private static Dictionary<string, string> Duplicates(IReadOnlyList<IngestManifest> manifests)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var group in manifests.Where(m => m.ContentHash.Length > 0 && m.RowsRead > 0).GroupBy(m => m.ContentHash, StringComparer.Ordinal))
+        {
+            var keys = group.Select(m => m.LandingKey).ToHashSet(StringComparer.Ordinal);
+            if (keys.Count < 2) continue;
+            foreach (var m in group)
+                if (m.DuplicateOf is { } d && d != m.LandingKey && keys.Contains(d)) result[m.LandingKey] = d;
+            // Two objects naming each other (one re-uploaded after its copy was ingested): the first key of the cycle stands.
+            foreach (var k in keys)
+            {
+                var path = new List<string>();
+                for (var at = k; result.TryGetValue(at, out var next); at = next)
+                {
+                    var i = path.IndexOf(at);
+                    if (i >= 0) { result.Remove(path.Skip(i).Min(StringComparer.Ordinal)!); break; }
+                    path.Add(at);
+                }
+            }
+            var roots = keys.Where(k => !result.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+            foreach (var r in roots.Skip(1)) result[r] = roots[0];
+        }
         return result;
     }
 }
