@@ -61,6 +61,8 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
         Console.CancelKeyPress += onCancel;
         var sizes = new Dictionary<string, long>();
+        // Objects answered without work (a name that is not a data file's, a folder marker): not delivered again while unchanged.
+        var acknowledged = new Dictionary<string, string>(StringComparer.Ordinal);
         var outcomes = new List<RecordOutcome>();
         var failures = 0;
         var polls = 0;
@@ -78,9 +80,12 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
                     {
                         // Wait until a file stops growing before ingesting it.
                         if (!sizes.TryGetValue(o.Key, out var last) || last != o.Size) { sizes[o.Key] = o.Size; if (!s.Once) continue; }
+                        var version = o.VersionId ?? o.ETag;
+                        if (acknowledged.TryGetValue(o.Key, out var seen) && seen == version) continue;
                         var ledger = await pipeline.Lake.Index.Ledger.GetAsync(o.Key, cts.Token);
-                        if (ledger?.IdempotencyKey == (o.VersionId ?? o.ETag)) continue;
+                        if (ledger?.IdempotencyKey == version) continue;
                         var delivered = await DeliverAsync(pipeline, o.Key, "ObjectCreated:Put", cts.Token);
+                        if (delivered.All(d => d.Status is "skipped" or "ignored")) acknowledged[o.Key] = version;
                         mine.AddRange(delivered);
                         if (delivered.Any(d => d.Status == "ingested") && await pipeline.Lake.Index.Ledger.GetAsync(o.Key, cts.Token) is { } entry
                             && await ReadManifestAsync(pipeline, entry.ManifestKey, cts.Token) is { } m)
@@ -96,7 +101,9 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
                     sizes.Remove(entry.LandingKey);
                     mine.AddRange(await DeliverAsync(pipeline, entry.LandingKey, "ObjectRemoved:Delete", cts.Token));
                 }
-                if (mine.Count > 0)
+                // Only skipped or ignored objects: said once (above), and no change to poll for.
+                if (mine.Count > 0 && mine.All(o => o.Status is "skipped" or "ignored")) outcomes.AddRange(mine);
+                else if (mine.Count > 0)
                 {
                     polls++;
                     try { await pipeline.Queue.DrainAsync(cts.Token); }

@@ -76,7 +76,7 @@ public sealed class IngestFunction
         }
         if (n?.Event == "s3:TestEvent")
         {
-            _log.Info("s3_test_event", ("bucket", n.Bucket), ("messageId", messageId));
+            _log.Info("s3_test_event", ("bucket", n.Bucket), ("reason", "sent by S3 when notifications are configured: nothing to ingest"), ("messageId", messageId));
             return [new RecordOutcome { Key = "", Status = "test_event", MessageId = messageId }];
         }
         var outcomes = new List<RecordOutcome>();

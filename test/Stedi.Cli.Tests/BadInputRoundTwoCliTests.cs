@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
 
 namespace Stedi.Cli.Tests;
@@ -147,5 +149,48 @@ public sealed class BadInputRoundTwoCliTests(SmallLake small)
         Assert.True(table.ExitCode == 0, table.ToString());
         Assert.Contains("skipped: unsupported object name", table.Stdout);
         Assert.Contains("duplicate of accelerometer/landing/damaged", table.Stdout);
+    }
+
+    [Fact]
+    public void Watch_says_once_that_a_name_is_not_data_and_does_not_poll_it_again()
+    {
+        using var tmp = new TempFolder();
+        var lake = Path.Combine(tmp.Path, "lake");
+        var landing = Path.Combine(lake, "stedi-lake", "customer", "landing");
+        Directory.CreateDirectory(landing);
+        File.WriteAllText(Path.Combine(landing, ".DS_Store"), "\0\0\0\u0001Bud1");
+
+        // Polling every 50 ms: dozens of polls after the first, then Ctrl+C (SIGINT), as a data engineer stops it.
+        var r = WatchThenInterrupt(lake, "customer/landing/.DS_Store: skipped", TimeSpan.FromSeconds(2));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Single(r.Stdout.Split('\n'), l => l == "customer/landing/.DS_Store: skipped unsupported object name");
+        Assert.Contains("0 poll(s) with changes", r.Stdout);
+        Assert.Contains("objects 0, events 1 (already processed 0, failed 0, skipped 1 by name)", r.Stdout);
+
+        // Another session says it again, once, and counts no poll with changes.
+        var again = Stedi.Run("watch", "--lake", lake, "--once");
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Single(again.Stdout.Split('\n'), l => l == "customer/landing/.DS_Store: skipped unsupported object name");
+        Assert.Contains("0 poll(s) with changes", again.Stdout);
+    }
+
+    /// <summary>Runs <c>stedi watch --interval 50</c> until a line starting with <paramref name="seen"/> is printed, lets it poll for <paramref name="more"/>, then sends SIGINT.</summary>
+    private static StediResult WatchThenInterrupt(string lake, string seen, TimeSpan more)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, StandardOutputEncoding = Encoding.UTF8, WorkingDirectory = Repo.Root };
+        foreach (var a in new[] { Stedi.Dll, "watch", "--lake", lake, "--interval", "50" }) psi.ArgumentList.Add(a);
+        psi.Environment.Remove("STEDI_PROFILE");
+        using var p = Process.Start(psi)!;
+        var stdout = new StringBuilder();
+        using var ready = new ManualResetEventSlim();
+        p.OutputDataReceived += (_, e) => { if (e.Data is null) return; lock (stdout) stdout.Append(e.Data).Append('\n'); if (e.Data.StartsWith(seen, StringComparison.Ordinal)) ready.Set(); };
+        p.BeginOutputReadLine();
+        var stderr = p.StandardError.ReadToEndAsync();
+        var started = ready.Wait(TimeSpan.FromMinutes(2));
+        if (started) Thread.Sleep(more);
+        using (var kill = Process.Start("kill", ["-INT", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(2))) p.Kill(entireProcessTree: true);
+        p.WaitForExit();
+        lock (stdout) return new StediResult(started ? p.ExitCode : -1, stdout.ToString(), stderr.Result);
     }
 }
