@@ -54,6 +54,7 @@ public sealed class EmulateSettings : CommandSettings
         if (!Enum.TryParse<ConsentProfile>(Profile, true, out _)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
         if (MaxReceives is < 1 or > 1000) return ValidationResult.Error("--max-receives must be between 1 and 1000");
         if (!Directory.Exists(Landing)) return ValidationResult.Error($"landing folder not found: {Landing} (run from the repository root, or pass --landing)");
+        if (LandingFolderCheck.Problem(Landing) is { } problem) return ValidationResult.Error(problem);
         return ValidationResult.Success();
     }
 }

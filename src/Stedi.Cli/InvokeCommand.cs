@@ -118,7 +118,7 @@ public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
             : !string.IsNullOrEmpty(env) ? (env, $"STEDI_PROFILE={env}") : (null, "");
         var profile = LakeProfiles.ForWriting(lakeDir, requested, requestedBy,
             $"pass --lake DIR for a lake built with {requested} (stedi run --profile {requested} --lake DIR makes one)");
-        using var pipeline = new LocalPipeline(lakeDir, profile, Environment.ProcessorCount, log: log);
+        using var pipeline = new LocalPipeline(lakeDir, profile, Environment.ProcessorCount, log: log, options: IngestSettingsEnvironment.Options());
         var response = function == "refine"
             ? await new RefineFunction(pipeline.Refiner, log).HandleEventAsync(json, ct)
             : await pipeline.IngestFunction.HandleEventAsync(json, ct);

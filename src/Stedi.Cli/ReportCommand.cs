@@ -36,7 +36,9 @@ public sealed class ReportSettings : LakeSettings
 
 /// <summary>
 /// <c>stedi report</c>: the reconciliation of a lake, per landing object: rows read = accepted + filtered (by rule) +
-/// quarantined. Exits 1 when an object does not balance (quarantined rows are accounted for, not a failure).
+/// quarantined; objects under the landing prefixes that ingest skipped for their name are listed as <c>skipped</c> with
+/// zero rows, and a re-sent copy names its original (<c>duplicate_of</c>). Exits 1 when an object does not balance
+/// (quarantined rows are accounted for, not a failure).
 /// </summary>
 public sealed class ReportCommand : AsyncCommand<ReportSettings>
 {
@@ -61,7 +63,8 @@ public sealed class ReportCommand : AsyncCommand<ReportSettings>
         {
             Stderr.Line(t.Objects == 0
                 ? "the lake has no landing objects yet"
-                : string.Create(CultureInfo.InvariantCulture, $"all {t.Objects:N0} landing objects balance: {t.RowsRead:N0} rows read = {t.Accepted:N0} accepted + {t.Filtered:N0} filtered + {t.Quarantined:N0} quarantined"));
+                : string.Create(CultureInfo.InvariantCulture, $"all {t.Objects:N0} landing objects balance: {t.RowsRead:N0} rows read = {t.Accepted:N0} accepted + {t.Filtered:N0} filtered + {t.Quarantined:N0} quarantined") +
+                  (t.Skipped > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({t.Skipped:N0} skipped: not a data file's name)") : ""));
             return ExitCodes.Ok;
         }
         Stderr.Error(string.Create(CultureInfo.InvariantCulture,
@@ -78,12 +81,12 @@ public sealed class ReportCommand : AsyncCommand<ReportSettings>
         static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
         var rows = m.Objects.Select(o => new object?[]
         {
-            o.LandingKey, o.Source, o.Status, N(o.RowsRead), N(o.Accepted), Map(o.Filtered), N(o.Quarantined), Map(o.QuarantinedByReason), N(o.Unaccounted), o.Balanced ? "yes" : "NO",
+            o.LandingKey, o.Source, o.Status, N(o.RowsRead), N(o.Accepted), Map(o.Filtered), N(o.Quarantined), Map(o.QuarantinedByReason), N(o.Unaccounted), o.Balanced ? "yes" : "NO", o.Note,
         }).ToList();
         var t = m.Totals;
-        rows.Add(["total", "", "", N(t.RowsRead), N(t.Accepted), N(t.Filtered), N(t.Quarantined), "", N(t.Unaccounted), m.Balanced ? "yes" : "NO"]);
-        string[] columns = ["landing object", "source", "status", "read", "accepted", "filtered", "quarantined", "reasons", "unaccounted", "balanced"];
-        Type[] types = [typeof(string), typeof(string), typeof(string), typeof(long), typeof(long), typeof(string), typeof(long), typeof(string), typeof(long), typeof(string)];
+        rows.Add(["total", "", "", N(t.RowsRead), N(t.Accepted), N(t.Filtered), N(t.Quarantined), "", N(t.Unaccounted), m.Balanced ? "yes" : "NO", t.Skipped > 0 ? $"{t.Skipped} skipped" : ""]);
+        string[] columns = ["landing object", "source", "status", "read", "accepted", "filtered", "quarantined", "reasons", "unaccounted", "balanced", "note"];
+        Type[] types = [typeof(string), typeof(string), typeof(string), typeof(long), typeof(long), typeof(string), typeof(long), typeof(string), typeof(long), typeof(string), typeof(string)];
         return new QueryPage(columns, types, rows, rows.Count);
     }
 
@@ -92,10 +95,10 @@ public sealed class ReportCommand : AsyncCommand<ReportSettings>
     {
         var rows = m.Objects.Select(o => new object?[]
         {
-            o.LandingKey, o.Source, o.Status, o.RowsRead, o.Accepted, o.Filtered, o.Quarantined, o.QuarantinedByReason, o.Unaccounted, o.Balanced,
+            o.LandingKey, o.Source, o.Status, o.RowsRead, o.Accepted, o.Filtered, o.Quarantined, o.QuarantinedByReason, o.Unaccounted, o.Balanced, o.DuplicateOf, o.SkippedReason,
         }).ToList();
-        string[] columns = ["landing_key", "source", "status", "rows_read", "accepted", "filtered", "quarantined", "quarantined_by_reason", "unaccounted", "balanced"];
-        Type[] types = [typeof(string), typeof(string), typeof(string), typeof(long), typeof(long), typeof(object), typeof(long), typeof(object), typeof(long), typeof(bool)];
+        string[] columns = ["landing_key", "source", "status", "rows_read", "accepted", "filtered", "quarantined", "quarantined_by_reason", "unaccounted", "balanced", "duplicate_of", "skipped_reason"];
+        Type[] types = [typeof(string), typeof(string), typeof(string), typeof(long), typeof(long), typeof(object), typeof(long), typeof(object), typeof(long), typeof(bool), typeof(string), typeof(string)];
         return new QueryPage(columns, types, rows, rows.Count);
     }
 

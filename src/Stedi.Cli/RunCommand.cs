@@ -19,7 +19,7 @@ public class LakeSettings : CommandSettings
 }
 
 /// <summary>Settings of <c>stedi run</c>.</summary>
-public sealed class RunSettings : LakeSettings
+public sealed class RunSettings : IngestLakeSettings
 {
     /// <summary>Landing folder.</summary>
     [CommandOption("--landing <DIR>")]
@@ -68,7 +68,9 @@ public sealed class RunSettings : LakeSettings
         if (Profile is not null && !ProfileNames.IsValid(Profile)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
         if (Parallelism < 1) return ValidationResult.Error("--parallelism must be at least 1");
         if (!Directory.Exists(Landing)) return ValidationResult.Error($"landing folder not found: {Landing} (run from the repository root, or pass --landing)");
-        return ValidationResult.Success();
+        // Before anything in the lake is wiped: a folder one level too high (or of other folders) would start an empty lake.
+        if (LandingFolderCheck.Problem(Landing) is { } problem) return ValidationResult.Error(problem);
+        return base.Validate();
     }
 }
 
@@ -83,7 +85,7 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
             "drop --keep to replace the lake with a fresh one built with that profile, or pass --lake DIR for another lake");
         await using var logFile = new StreamWriter(Path.Combine(s.Lake, "pipeline.log"), append: true);
         var sw = Stopwatch.StartNew();
-        using var pipeline = new LocalPipeline(s.Lake, profile, s.Parallelism, log: new JsonLinesLakeLog(logFile),
+        using var pipeline = new LocalPipeline(s.Lake, profile, s.Parallelism, log: new JsonLinesLakeLog(logFile), options: s.IngestOptions(),
             refreshDelay: s.Interleave ? LocalPipeline.InterleaveRefreshDelay : TimeSpan.Zero);
         IReadOnlyList<Stedi.Functions.RecordOutcome> outcomes = [];
         await AnsiConsole.Progress()

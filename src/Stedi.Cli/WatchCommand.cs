@@ -11,7 +11,7 @@ using Stedi.Twin;
 namespace Stedi.Cli;
 
 /// <summary>Settings of <c>stedi watch</c>.</summary>
-public sealed class WatchSettings : LakeSettings
+public sealed class WatchSettings : IngestLakeSettings
 {
     /// <summary>Profile.</summary>
     [CommandOption("--profile <PROFILE>")]
@@ -33,7 +33,7 @@ public sealed class WatchSettings : LakeSettings
     {
         if (Profile is not null && !ProfileNames.IsValid(Profile)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
         if (IntervalMs is < 10 or > 3_600_000) return ValidationResult.Error("--interval must be between 10 and 3600000 milliseconds");
-        return ValidationResult.Success();
+        return base.Validate();
     }
 }
 
@@ -52,7 +52,7 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
         var profile = LakeProfiles.ForWriting(s.Lake, s.Profile, $"--profile {s.Profile}",
             $"pass --lake DIR for a lake built with {s.Profile} (stedi run --profile {s.Profile} --lake DIR makes one)");
         var session = Stopwatch.StartNew();
-        using var pipeline = new LocalPipeline(s.Lake, profile, Environment.ProcessorCount);
+        using var pipeline = new LocalPipeline(s.Lake, profile, Environment.ProcessorCount, options: s.IngestOptions());
         foreach (var src in LandingSource.All) Directory.CreateDirectory(Path.Combine(pipeline.Lake.Store.BucketFolder, src.LandingPrefix));
         AnsiConsole.MarkupLine($"watching [bold]{Markup.Escape(Path.Combine(pipeline.Lake.Store.BucketFolder, "<source>", "landing"))}[/] " +
                                $"(profile {Markup.Escape(Stedi.Lakehouse.Local.LakeMetadata.ProfileName(profile))}) — drop JSON-lines files there" +
@@ -61,6 +61,8 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
         Console.CancelKeyPress += onCancel;
         var sizes = new Dictionary<string, long>();
+        // Objects answered without work (a name that is not a data file's, a folder marker): not delivered again while unchanged.
+        var acknowledged = new Dictionary<string, string>(StringComparer.Ordinal);
         var outcomes = new List<RecordOutcome>();
         var failures = 0;
         var polls = 0;
@@ -78,9 +80,12 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
                     {
                         // Wait until a file stops growing before ingesting it.
                         if (!sizes.TryGetValue(o.Key, out var last) || last != o.Size) { sizes[o.Key] = o.Size; if (!s.Once) continue; }
+                        var version = o.VersionId ?? o.ETag;
+                        if (acknowledged.TryGetValue(o.Key, out var seen) && seen == version) continue;
                         var ledger = await pipeline.Lake.Index.Ledger.GetAsync(o.Key, cts.Token);
-                        if (ledger?.IdempotencyKey == (o.VersionId ?? o.ETag)) continue;
+                        if (ledger?.IdempotencyKey == version) continue;
                         var delivered = await DeliverAsync(pipeline, o.Key, "ObjectCreated:Put", cts.Token);
+                        if (delivered.All(d => d.Status is "skipped" or "ignored")) acknowledged[o.Key] = version;
                         mine.AddRange(delivered);
                         if (delivered.Any(d => d.Status == "ingested") && await pipeline.Lake.Index.Ledger.GetAsync(o.Key, cts.Token) is { } entry
                             && await ReadManifestAsync(pipeline, entry.ManifestKey, cts.Token) is { } m)
@@ -96,7 +101,9 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
                     sizes.Remove(entry.LandingKey);
                     mine.AddRange(await DeliverAsync(pipeline, entry.LandingKey, "ObjectRemoved:Delete", cts.Token));
                 }
-                if (mine.Count > 0)
+                // Only skipped or ignored objects: said once (above), and no change to poll for.
+                if (mine.Count > 0 && mine.All(o => o.Status is "skipped" or "ignored")) outcomes.AddRange(mine);
+                else if (mine.Count > 0)
                 {
                     polls++;
                     try { await pipeline.Queue.DrainAsync(cts.Token); }

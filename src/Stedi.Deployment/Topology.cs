@@ -233,6 +233,18 @@ public static class Topology
         public const string MaxObjectBytes = "STEDI_MAX_OBJECT_BYTES";
         /// <summary>The Secrets Manager secret (its ARN) holding the HMAC key of customer keys (a 64-character string).</summary>
         public const string CustomerKeySecretId = "STEDI_CUSTOMER_KEY_SECRET_ID";
+        /// <summary>
+        /// Optional: the earliest plausible reading or update time (ISO 8601 date or date-time in UTC, epoch milliseconds,
+        /// or <c>now-Nd</c>); records before it are quarantined as <c>out_of_range</c>. Default 2015-01-01.
+        /// </summary>
+        public const string TimeWindowMin = "STEDI_TIME_WINDOW_MIN";
+        /// <summary>Optional: the latest plausible reading or update time (same forms as <see cref="TimeWindowMin"/>). Default <c>now+1d</c>.</summary>
+        public const string TimeWindowMax = "STEDI_TIME_WINDOW_MAX";
+        /// <summary>
+        /// Optional: the name endings of landing objects that hold data, comma-separated (case-insensitive); other names
+        /// under a landing prefix are skipped before any read. Default <c>.json,.jsonl,.ndjson,.json.gz,.jsonl.gz,.ndjson.gz</c>.
+        /// </summary>
+        public const string DataSuffixes = "STEDI_DATA_SUFFIXES";
     }
 
     // ---------------------------------------------------------------- lake key layout

@@ -76,7 +76,7 @@ public sealed class IngestFunction
         }
         if (n?.Event == "s3:TestEvent")
         {
-            _log.Info("s3_test_event", ("bucket", n.Bucket), ("messageId", messageId));
+            _log.Info("s3_test_event", ("bucket", n.Bucket), ("reason", "sent by S3 when notifications are configured: nothing to ingest"), ("messageId", messageId));
             return [new RecordOutcome { Key = "", Status = "test_event", MessageId = messageId }];
         }
         var outcomes = new List<RecordOutcome>();
@@ -88,28 +88,27 @@ public sealed class IngestFunction
             var removed = r.EventName?.StartsWith("ObjectRemoved:", StringComparison.Ordinal) == true;
             if (!removed && (r.EventName is null || !r.EventName.StartsWith("ObjectCreated:", StringComparison.Ordinal)))
             {
-                outcome.Status = "ignored"; outcome.Reason = $"event {r.EventName} is neither ObjectCreated:* nor ObjectRemoved:*";
+                outcome.Status = "ignored"; outcome.Reason = $"event {r.EventName ?? "(no name)"} is neither ObjectCreated:* nor ObjectRemoved:*";
+                _log.Info("ignored", ("key", key), ("reason", outcome.Reason), ("messageId", messageId));
                 continue;
             }
-            var source = LandingSource.ForKey(key);
-            if (source is null || (_source is not null && source != _source))
+            // A key of another source than the one this function serves (a misrouted notification). Keys outside every
+            // landing prefix and folder markers are the ingest's to judge, and it logs them.
+            if (_source is not null && LandingSource.ForKey(key) is { } source && source != _source && !LandingSource.IsFolderMarker(key))
             {
-                outcome.Status = "ignored"; outcome.Reason = "key outside this function's landing prefix";
-                _log.Info("ignored_key", ("key", key), ("messageId", messageId));
+                outcome.Status = "ignored"; outcome.Reason = $"key outside this function's landing prefix ({_source.LandingPrefix})";
+                _log.Info("ignored", ("key", key), ("reason", outcome.Reason), ("messageId", messageId));
                 continue;
             }
             try
             {
-                if (removed)
-                {
+                var result = removed
                     // A deleted landing object leaves the tables (guarantee 1: they are a function of the objects that exist).
-                    var retracted = await _ingestor.RetractAsync(key, ct);
-                    (outcome.Status, outcome.Reason) = retracted ? ("retracted", null) : ("ignored", "not ingested, or the key exists again");
-                    continue;
-                }
-                var result = await _ingestor.IngestAsync(key, ct);
+                    ? await _ingestor.RetractAsync(key, ct)
+                    : await _ingestor.IngestAsync(key, ct);
                 (outcome.Status, outcome.Reason) = result.Status switch
                 {
+                    IngestStatus.Retracted => ("retracted", null),
                     IngestStatus.Ingested => ("ingested", result.Manifest!.Status),
                     IngestStatus.AlreadyProcessed => ("already_processed", null),
                     IngestStatus.Ignored => ("ignored", result.Reason),

@@ -44,7 +44,30 @@ public sealed record LakeOptions
     /// Name endings (case-insensitive) of landing objects that hold data; any other name under a landing prefix
     /// (<c>.DS_Store</c>, <c>_SUCCESS</c>, <c>README.txt</c>, <c>*.crc</c>, <c>$folder$</c> markers) is skipped before any read.
     /// </summary>
-    public IReadOnlyList<string> DataSuffixes { get; init; } = [".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz"];
+    public IReadOnlyList<string> DataSuffixes { get; init; } = DefaultDataSuffixes;
+
+    /// <summary>The default <see cref="DataSuffixes"/>: JSON, JSON lines and NDJSON, plain or gzip.</summary>
+    public static readonly IReadOnlyList<string> DefaultDataSuffixes = [".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz"];
+
+    /// <summary>
+    /// Parses a comma-separated list of name endings (<c>.json,.jsonl,.json.gz</c>): each trimmed, non-empty, starting
+    /// with '.', without '/'. Empty items (a trailing comma) are ignored.
+    /// </summary>
+    /// <exception cref="FormatException">An ending that is not one, or no ending at all; the message says which and why.</exception>
+    public static IReadOnlyList<string> ParseDataSuffixes(string text)
+    {
+        var list = new List<string>();
+        foreach (var raw in text.Split(','))
+        {
+            var s = raw.Trim();
+            if (s.Length == 0) continue;
+            if (s[0] != '.' || s.Length < 2) throw new FormatException($"'{s}' does not start with '.' followed by a name ending (e.g. .json)");
+            if (s.Contains('/') || s.Contains('\\') || s.Any(char.IsWhiteSpace)) throw new FormatException($"'{s}' holds a slash or a space: a name ending is the end of a file name (e.g. .json.gz)");
+            if (!list.Contains(s, StringComparer.OrdinalIgnoreCase)) list.Add(s);
+        }
+        if (list.Count == 0) throw new FormatException("the list names no ending: give one or more, comma-separated (e.g. .json,.jsonl,.json.gz)");
+        return list;
+    }
 
     /// <summary>Whether a landing key names a data object: a data suffix, and a file name that is not a dotfile.</summary>
     public bool IsDataObjectName(string key)

@@ -213,6 +213,8 @@ public sealed class RunSummary
     public long AlreadyProcessed { get; set; }
     /// <summary>Deliveries that failed.</summary>
     public long Failed { get; set; }
+    /// <summary>Deliveries of objects skipped for their name (not a data file's: <c>.DS_Store</c>, <c>_SUCCESS</c>, …); nothing read.</summary>
+    public long Skipped { get; set; }
     /// <summary>Partition recomputes run.</summary>
     public long Recomputes { get; set; }
     /// <summary>(table, partition) pairs holding rows: what a perfectly coalesced run would recompute at least.</summary>
@@ -259,6 +261,7 @@ public sealed class RunSummary
             summary.Events = events.Count;
             summary.AlreadyProcessed = events.Count(o => o.Status == "already_processed");
             summary.Failed = events.Count(o => o.Status is "failed" or "too_large");
+            summary.Skipped = events.Count(o => o.Status == "skipped");
         }
         return summary;
     }

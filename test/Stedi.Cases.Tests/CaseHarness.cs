@@ -175,7 +175,8 @@ public sealed class CaseRun : IDisposable
         return e is null ? null : IngestManifest.FromJson(await File.ReadAllTextAsync(P.Lake.Store.PathOf(e.ManifestKey)));
     }
 
-    public async Task<IReadOnlyList<ObjectReconciliation>> ReconcileAsync() => await Reconciliation.ComputeAsync(P.Lake.Index, P.Lake.Store);
+    /// <summary>The reconciliation of every landing object (skipped ones by <paramref name="options"/>' name rules, default options when null).</summary>
+    public async Task<IReadOnlyList<ObjectReconciliation>> ReconcileAsync(LakeOptions? options = null) => await Reconciliation.ComputeAsync(P.Lake.Index, P.Lake.Store, options);
 
     public void Dispose()
     {

@@ -55,6 +55,47 @@ public sealed class GeneratedAccelerometerStream(long targetBytes) : Stream
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
+/// <summary>
+/// The readings of an inner JSON-lines stream as one top-level JSON array on a single line: '[' first, each line's
+/// newline a comma, the last one the closing bracket. Nothing is buffered beyond one byte.
+/// </summary>
+public sealed class OneLineArrayStream(Stream inner) : Stream
+{
+    private bool _opened, _closed;
+    private int _held = -1; // the inner stream's last byte, held back until we know whether another follows
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        if (count == 0 || _closed) return 0;
+        if (!_opened) { _opened = true; buffer[offset] = (byte)'['; return 1; }
+        var n = 0;
+        if (_held >= 0) { buffer[offset + n++] = (byte)_held; _held = -1; }
+        var r = inner.Read(buffer, offset + n, count - n);
+        if (r == 0)
+        {
+            if (n == 0) { _closed = true; buffer[offset] = (byte)']'; return 1; }
+            // The held byte was the last: a final newline closes the array.
+            if (buffer[offset + n - 1] == (byte)'\n') { buffer[offset + n - 1] = (byte)']'; _closed = true; }
+            return n;
+        }
+        n += r;
+        _held = buffer[offset + n - 1];
+        n--;
+        for (var i = offset; i < offset + n; i++) if (buffer[i] == (byte)'\n') buffer[i] = (byte)',';
+        return n;
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
 /// <summary>The case <c>large-file-streaming</c>: streamed ingest of a generated object, and the too-large path.</summary>
 public sealed class LargeFileTests(ITestOutputHelper output)
 {
@@ -88,6 +129,83 @@ public sealed class LargeFileTests(ITestOutputHelper output)
         Assert.True(groups >= lines / new LakeOptions().SpillRows, $"expected several row groups, got {groups}");
         var rec = Assert.Single(await run.ReconcileAsync(), o => o.LandingKey == HugeKey);
         Assert.True(rec.Balanced);
+    }
+
+    /// <summary>A ~20 MiB top-level array on one line (about 260,000 readings): unwrapped while streaming, every element one row.</summary>
+    [Fact]
+    public async Task A_large_one_line_array_is_unwrapped_while_streaming()
+    {
+        using var run = new CaseRun();
+        await run.UploadCaseAsync("large-file-streaming");
+        var gen = new GeneratedAccelerometerStream(20L << 20);
+        await run.P.Lake.Store.PutAsync(HugeKey, new OneLineArrayStream(gen), "application/json");
+        using (var head = await run.P.Lake.Store.OpenReadAsync(HugeKey))
+        {
+            var first = new byte[2];
+            head.ReadExactly(first);
+            Assert.Equal("[{", Encoding.ASCII.GetString(first));
+        }
+        var r = await run.DeliverAsync("large-file-streaming");
+        Assert.All(r.Outcomes, o => Assert.Equal("ingested", o.Status));
+        var m = (await run.ManifestAsync(HugeKey))!;
+        Assert.Equal((gen.Lines, gen.Lines, 0L, "complete", true, gen.Lines, false),
+            (m.RowsRead, m.RowsStaged, m.RowsQuarantined, m.Status, m.UnwrappedArray, m.ArrayElements, m.ArrayNotClosed));
+        Assert.Equal(gen.Lines, run.Count("accelerometer_trusted"));
+        Assert.Equal([1L], run.Longs("SELECT DISTINCT line_number FROM read_parquet([" + string.Join(",", run.StagedFiles("accelerometer").Select(f => $"'{f}'")) + "])"));
+        Assert.True(Assert.Single(await run.ReconcileAsync(), o => o.LandingKey == HugeKey).Balanced);
+    }
+
+    /// <summary>
+    /// A 1 GiB top-level array on one line (opt-in: <c>STEDI_LARGE_TESTS=1</c>): ingested through the handler with the
+    /// working set bounded as for JSON lines.
+    /// </summary>
+    [Fact]
+    public async Task OneGibOneLineArrayWithBoundedMemory()
+    {
+        if (Environment.GetEnvironmentVariable("STEDI_LARGE_TESTS") != "1")
+        {
+            output.WriteLine("skipped: set STEDI_LARGE_TESTS=1 to run the 1 GiB array ingest");
+            return;
+        }
+        using var run = new CaseRun();
+        var gen = new GeneratedAccelerometerStream(1L << 30);
+        await run.P.Lake.Store.PutAsync(HugeKey, new OneLineArrayStream(gen), "application/json");
+        var (r, report, grew) = await MeasureIngestAsync(run, $"1 GiB one-line array: {gen.Lines} elements");
+        Assert.Equal("ingested", r.Outcomes.Single().Status);
+        var m = (await run.ManifestAsync(HugeKey))!;
+        Assert.Equal((gen.Lines, gen.Lines, true), (m.RowsRead, m.RowsStaged, m.UnwrappedArray));
+        Assert.True(grew < 1L << 30, report);
+    }
+
+    /// <summary>Runs the ingest handler on <see cref="HugeKey"/> sampling the working set and managed heap; returns the response, a report line and the working set's growth.</summary>
+    private async Task<(Stedi.Functions.BatchResponse Response, string Report, long Grew)> MeasureIngestAsync(CaseRun run, string what)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        using var proc = Process.GetCurrentProcess();
+        proc.Refresh();
+        var baseline = proc.WorkingSet64;
+        long peakWs = 0, peakHeap = 0;
+        using var cts = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!cts.IsCancellationRequested)
+            {
+                proc.Refresh();
+                peakWs = Math.Max(peakWs, proc.WorkingSet64);
+                peakHeap = Math.Max(peakHeap, GC.GetTotalMemory(false));
+                try { await Task.Delay(50, cts.Token); } catch (OperationCanceledException) { }
+            }
+        });
+        var sw = Stopwatch.StartNew();
+        var r = await run.Handler.HandleEventAsync(await run.P.EventForAsync(HugeKey));
+        sw.Stop();
+        cts.Cancel();
+        await sampler;
+        var report = $"{what}: ingest {sw.Elapsed.TotalSeconds:F0} s, peak working set {peakWs >> 20} MiB (baseline {baseline >> 20} MiB), peak managed heap {peakHeap >> 20} MiB";
+        output.WriteLine(report);
+        Console.WriteLine(report);
+        return (r, report, peakWs - baseline);
     }
 
     /// <summary>Larger than the invocation limit: too_large before any write (to the DLQ via the SQS batch failure); a retry with a larger limit ingests once.</summary>

@@ -11,10 +11,10 @@ public sealed class ReportTests(SmallLake small)
 {
     private const string Json =
         "[\n" +
-        "  {\"landing_key\":\"accelerometer/landing/accelerometer-1691348232031.json\",\"source\":\"accelerometer\",\"status\":\"complete\",\"rows_read\":1273,\"accepted\":517,\"filtered\":{\"no_research_consent\":756},\"quarantined\":0,\"quarantined_by_reason\":{},\"unaccounted\":0,\"balanced\":true},\n" +
-        "  {\"landing_key\":\"accelerometer/landing/damaged.json\",\"source\":\"accelerometer\",\"status\":\"partial\",\"rows_read\":5,\"accepted\":2,\"filtered\":{},\"quarantined\":3,\"quarantined_by_reason\":{\"missing_required_field\":1,\"not_a_number\":1,\"truncated_json\":1},\"unaccounted\":0,\"balanced\":true},\n" +
-        "  {\"landing_key\":\"customer/landing/customer-1691348231425.json\",\"source\":\"customer\",\"status\":\"complete\",\"rows_read\":956,\"accepted\":482,\"filtered\":{\"no_research_consent\":474},\"quarantined\":0,\"quarantined_by_reason\":{},\"unaccounted\":0,\"balanced\":true},\n" +
-        "  {\"landing_key\":\"step_trainer/landing/step_trainer-1691348232132.json\",\"source\":\"step_trainer\",\"status\":\"complete\",\"rows_read\":8680,\"accepted\":351,\"filtered\":{\"serial_not_curated\":8329},\"quarantined\":0,\"quarantined_by_reason\":{},\"unaccounted\":0,\"balanced\":true}\n" +
+        "  {\"landing_key\":\"accelerometer/landing/accelerometer-1691348232031.json\",\"source\":\"accelerometer\",\"status\":\"complete\",\"rows_read\":1273,\"accepted\":517,\"filtered\":{\"no_research_consent\":756},\"quarantined\":0,\"quarantined_by_reason\":{},\"unaccounted\":0,\"balanced\":true,\"duplicate_of\":null,\"skipped_reason\":null},\n" +
+        "  {\"landing_key\":\"accelerometer/landing/damaged.json\",\"source\":\"accelerometer\",\"status\":\"partial\",\"rows_read\":5,\"accepted\":2,\"filtered\":{},\"quarantined\":3,\"quarantined_by_reason\":{\"missing_required_field\":1,\"not_a_number\":1,\"truncated_json\":1},\"unaccounted\":0,\"balanced\":true,\"duplicate_of\":null,\"skipped_reason\":null},\n" +
+        "  {\"landing_key\":\"customer/landing/customer-1691348231425.json\",\"source\":\"customer\",\"status\":\"complete\",\"rows_read\":956,\"accepted\":482,\"filtered\":{\"no_research_consent\":474},\"quarantined\":0,\"quarantined_by_reason\":{},\"unaccounted\":0,\"balanced\":true,\"duplicate_of\":null,\"skipped_reason\":null},\n" +
+        "  {\"landing_key\":\"step_trainer/landing/step_trainer-1691348232132.json\",\"source\":\"step_trainer\",\"status\":\"complete\",\"rows_read\":8680,\"accepted\":351,\"filtered\":{\"serial_not_curated\":8329},\"quarantined\":0,\"quarantined_by_reason\":{},\"unaccounted\":0,\"balanced\":true,\"duplicate_of\":null,\"skipped_reason\":null}\n" +
         "]\n";
 
     [Fact]
@@ -32,11 +32,11 @@ public sealed class ReportTests(SmallLake small)
         var r = Stedi.Run("report", "--lake", small.Lake, "--format", "csv");
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal(
-            "landing_key,source,status,rows_read,accepted,filtered,quarantined,quarantined_by_reason,unaccounted,balanced\n" +
-            "accelerometer/landing/accelerometer-1691348232031.json,accelerometer,complete,1273,517,\"{\"\"no_research_consent\"\":756}\",0,{},0,true\n" +
-            "accelerometer/landing/damaged.json,accelerometer,partial,5,2,{},3,\"{\"\"missing_required_field\"\":1,\"\"not_a_number\"\":1,\"\"truncated_json\"\":1}\",0,true\n" +
-            "customer/landing/customer-1691348231425.json,customer,complete,956,482,\"{\"\"no_research_consent\"\":474}\",0,{},0,true\n" +
-            "step_trainer/landing/step_trainer-1691348232132.json,step_trainer,complete,8680,351,\"{\"\"serial_not_curated\"\":8329}\",0,{},0,true\n",
+            "landing_key,source,status,rows_read,accepted,filtered,quarantined,quarantined_by_reason,unaccounted,balanced,duplicate_of,skipped_reason\n" +
+            "accelerometer/landing/accelerometer-1691348232031.json,accelerometer,complete,1273,517,\"{\"\"no_research_consent\"\":756}\",0,{},0,true,,\n" +
+            "accelerometer/landing/damaged.json,accelerometer,partial,5,2,{},3,\"{\"\"missing_required_field\"\":1,\"\"not_a_number\"\":1,\"\"truncated_json\"\":1}\",0,true,,\n" +
+            "customer/landing/customer-1691348231425.json,customer,complete,956,482,\"{\"\"no_research_consent\"\":474}\",0,{},0,true,,\n" +
+            "step_trainer/landing/step_trainer-1691348232132.json,step_trainer,complete,8680,351,\"{\"\"serial_not_curated\"\":8329}\",0,{},0,true,,\n",
             r.Stdout);
     }
 
@@ -46,8 +46,8 @@ public sealed class ReportTests(SmallLake small)
         var r = Stedi.Run("report", "--lake", small.Lake);
         Assert.True(r.ExitCode == 0, r.ToString());
         var lines = r.Stdout.Split('\n');
-        Assert.Equal("│ step_trainer/landing/step_trainer-1691348232132.json   │ step_trainer  │ complete │  8,680 │      351 │ serial_not_curated 8,329 │           0 │                                                            │           0 │ yes      │", lines[6]);
-        Assert.Equal("│ total                                                  │               │          │ 10,914 │    1,352 │ 9,559                    │           3 │                                                            │           0 │ yes      │", lines[7]);
+        Assert.Equal("│ step_trainer/landing/step_trainer-1691348232132.json   │ step_trainer  │ complete │  8,680 │      351 │ serial_not_curated 8,329 │           0 │                                                            │           0 │ yes      │      │", lines[6]);
+        Assert.Equal("│ total                                                  │               │          │ 10,914 │    1,352 │ 9,559                    │           3 │                                                            │           0 │ yes      │      │", lines[7]);
         Assert.Equal(10, lines.Length); // 3 border lines, header, 4 objects, total, final newline
     }
 
@@ -63,11 +63,11 @@ public sealed class ReportTests(SmallLake small)
         var r = Stedi.Run("report", "--lake", lake, "--format", "csv");
         Assert.Equal(1, r.ExitCode);
         Assert.Equal(
-            "landing_key,source,status,rows_read,accepted,filtered,quarantined,quarantined_by_reason,unaccounted,balanced\n" +
-            "accelerometer/landing/accelerometer-1691348232031.json,accelerometer,complete,1273,193,\"{\"\"no_research_consent\"\":370}\",0,{},710,false\n" +
-            "accelerometer/landing/damaged.json,accelerometer,partial,5,0,{},3,\"{\"\"missing_required_field\"\":1,\"\"not_a_number\"\":1,\"\"truncated_json\"\":1}\",2,false\n" +
-            "customer/landing/customer-1691348231425.json,customer,complete,956,482,\"{\"\"no_research_consent\"\":474}\",0,{},0,true\n" +
-            "step_trainer/landing/step_trainer-1691348232132.json,step_trainer,complete,8680,351,\"{\"\"serial_not_curated\"\":8329}\",0,{},0,true\n",
+            "landing_key,source,status,rows_read,accepted,filtered,quarantined,quarantined_by_reason,unaccounted,balanced,duplicate_of,skipped_reason\n" +
+            "accelerometer/landing/accelerometer-1691348232031.json,accelerometer,complete,1273,193,\"{\"\"no_research_consent\"\":370}\",0,{},710,false,,\n" +
+            "accelerometer/landing/damaged.json,accelerometer,partial,5,0,{},3,\"{\"\"missing_required_field\"\":1,\"\"not_a_number\"\":1,\"\"truncated_json\"\":1}\",2,false,,\n" +
+            "customer/landing/customer-1691348231425.json,customer,complete,956,482,\"{\"\"no_research_consent\"\":474}\",0,{},0,true,,\n" +
+            "step_trainer/landing/step_trainer-1691348232132.json,step_trainer,complete,8680,351,\"{\"\"serial_not_curated\"\":8329}\",0,{},0,true,,\n",
             r.Stdout);
         Assert.StartsWith("error: 2 of 4 landing objects do not balance (712 rows unaccounted)", r.Stderr);
 
@@ -102,7 +102,7 @@ public sealed class ReportTests(SmallLake small)
         Assert.Equal("rubric", root.GetProperty("profile").GetString());
         Assert.Equal(1, root.GetProperty("schema_version").GetInt32());
         Assert.True(root.GetProperty("balanced").GetBoolean());
-        Assert.Equal("""{"objects":4,"rows_read":10914,"accepted":1352,"filtered":9559,"quarantined":3,"unaccounted":0,"unbalanced_objects":0}""",
+        Assert.Equal("""{"objects":4,"rows_read":10914,"accepted":1352,"filtered":9559,"quarantined":3,"unaccounted":0,"unbalanced_objects":0,"skipped":0}""",
             root.GetProperty("totals").GetRawText());
         Assert.Equal(
             """[{"source":"customer","first_table":"customer_trusted","objects":1,"rows_read":956,"accepted":482,"filtered":{"no_research_consent":474},"quarantined":0,"quarantined_by_reason":{},"unaccounted":0},""" +
@@ -125,7 +125,7 @@ public sealed class ReportTests(SmallLake small)
         using var tmp = new TempFolder();
         var r = Stedi.Run("report", "--lake", tmp.Path);
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal($"error: no lake in {tmp.Path} (no index.sqlite): run `stedi run` first, or pass --lake DIR\n", r.Stderr);
+        Assert.Equal($"error: no lake in {tmp.Path} (no lake-index.sqlite): run `stedi run` first, or pass --lake DIR\n", r.Stderr);
     }
 
     [Fact]

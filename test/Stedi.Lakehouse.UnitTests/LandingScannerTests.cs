@@ -7,7 +7,11 @@ namespace Stedi.Lakehouse.UnitTests;
 /// <summary>The landing scanner: records cut out of JSON lines, pretty-printed objects, gzip and BOMs, with bad text reported not thrown.</summary>
 public sealed class LandingScannerTests
 {
-    private static List<ScannedRecord> Scan(byte[] bytes, LandingScanner? scanner = null) => (scanner ?? new LandingScanner()).Scan(new MemoryStream(bytes)).ToList();
+    /// <summary>Scans to the end, copying each record's bytes (the scanner hands out views valid until the next record).</summary>
+    private static List<ScannedRecord> Scan(byte[] bytes, LandingScanner? scanner = null) =>
+        (scanner ?? new LandingScanner()).Scan(new MemoryStream(bytes)).Select(r => r with { Bytes = r.Bytes.ToArray() }).ToList();
+
+    private static List<ScannedRecord> Scan(string text, LandingScanner? scanner = null) => Scan(Encoding.UTF8.GetBytes(text), scanner);
 
     private static string Text(ScannedRecord r) => Encoding.UTF8.GetString(r.Bytes.Span).Trim();
 
@@ -48,5 +52,197 @@ public sealed class LandingScannerTests
     {
         var records = Scan(Encoding.UTF8.GetBytes("not json\n{\"a\":1}\n{\"a\":"));
         Assert.Equal([ReasonCodes.InvalidJson, null, ReasonCodes.TruncatedJson], records.Select(r => r.Error));
+    }
+
+    [Fact]
+    public void Json_lines_records_are_views_valid_until_the_next_record_and_lines_longer_than_the_buffer_stay_whole()
+    {
+        var longLine = "{\"a\":\"" + new string('x', 200_000) + "\"}";
+        var text = "{\"a\":1}\n" + longLine + "\n{\"a\":2}\n";
+        var seen = new List<string>();
+        foreach (var r in new LandingScanner().Scan(new MemoryStream(Encoding.UTF8.GetBytes(text)))) seen.Add(Encoding.UTF8.GetString(r.Bytes.Span));
+        Assert.Equal(["{\"a\":1}", longLine, "{\"a\":2}"], seen);
+    }
+
+    [Fact]
+    public void A_line_longer_than_the_record_limit_is_one_record_too_large_with_its_first_bytes_and_the_next_line_is_kept()
+    {
+        var huge = "{\"a\":\"" + new string('x', LandingScanner.MaxRecordBytes + 10) + "\"}";
+        var records = Scan(huge + "\n{\"a\":2}\n");
+        Assert.Equal([ReasonCodes.RecordTooLarge, null], records.Select(r => r.Error));
+        Assert.Equal(4096, records[0].Bytes.Length);
+        Assert.Equal((2L, (long)huge.Length + 1), (records[1].LineNumber, records[1].ByteOffset));
+    }
+
+    // ---------------------------------------------------------------- top-level JSON arrays (issue 9)
+
+    [Fact]
+    public void A_one_line_array_is_unwrapped_into_one_record_per_element_with_offsets_of_each_element()
+    {
+        var scanner = new LandingScanner();
+        var records = Scan("[{\"a\":1}, {\"a\":2},{\"a\":3}]\n", scanner);
+        Assert.Equal(["{\"a\":1}", "{\"a\":2}", "{\"a\":3}"], records.Select(Text));
+        Assert.All(records, r => Assert.Null(r.Error));
+        Assert.Equal([1L, 1L, 1L], records.Select(r => r.LineNumber));
+        Assert.Equal([1L, 10L, 18L], records.Select(r => r.ByteOffset));
+        Assert.True(scanner.UnwrappedArray);
+        Assert.Equal(3, scanner.ArrayElements);
+        Assert.False(scanner.ArrayNotClosed);
+    }
+
+    [Fact]
+    public void A_pretty_printed_array_gives_each_element_the_line_where_it_starts()
+    {
+        const string text = "[\n  {\n    \"a\": 1,\n    \"b\": \"}],[{\"\n  },\n  {\"a\": 2}\n  ,\n  {\n    \"a\": 3\n  }\n]\n";
+        var records = Scan(text);
+        Assert.Equal([2L, 6L, 8L], records.Select(r => r.LineNumber));
+        Assert.Equal([text.IndexOf("{\n    \"a\": 1", StringComparison.Ordinal), text.IndexOf("{\"a\": 2}", StringComparison.Ordinal), text.IndexOf("{\n    \"a\": 3", StringComparison.Ordinal)],
+            records.Select(r => (int)r.ByteOffset));
+        Assert.All(records, r => Assert.Null(r.Error));
+        Assert.Equal("{\n    \"a\": 1,\n    \"b\": \"}],[{\"\n  }", Text(records[0]));
+    }
+
+    [Fact]
+    public void Leading_blank_lines_and_a_bom_before_the_bracket_still_make_an_array()
+    {
+        var scanner = new LandingScanner();
+        var records = Scan([0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes("\n \r\n\t[{\"a\":1}]")], scanner);
+        var r = Assert.Single(records);
+        Assert.Equal((3L, 9L, (string?)null), (r.LineNumber, r.ByteOffset, r.Error));
+        Assert.True(scanner.HadBom);
+        Assert.True(scanner.UnwrappedArray);
+    }
+
+    [Fact]
+    public void Elements_that_are_not_objects_are_reported_with_what_they_are()
+    {
+        var records = Scan("[{\"a\":1}, 42, \"text, with ] inside\", true, null, [{\"a\":2}], -1.5e3, nope, {\"a\":3}]");
+        Assert.Equal([null, ReasonCodes.NotAnObject, ReasonCodes.NotAnObject, ReasonCodes.NotAnObject, ReasonCodes.NotAnObject, ReasonCodes.NotAnObject,
+            ReasonCodes.NotAnObject, ReasonCodes.InvalidJson, null], records.Select(r => r.Error));
+        Assert.Equal([null, "array element 2 is a number, not a JSON object", "array element 3 is a string, not a JSON object",
+            "array element 4 is a boolean, not a JSON object", "array element 5 is null, not a JSON object", "array element 6 is an array, not a JSON object",
+            "array element 7 is a number, not a JSON object", "array element 8 is not valid JSON", null], records.Select(r => r.Detail));
+        Assert.Equal("\"text, with ] inside\"", Text(records[2]));
+        Assert.Equal("[{\"a\":2}]", Text(records[5]));
+    }
+
+    [Fact]
+    public void Text_after_the_closing_bracket_is_reported_line_by_line()
+    {
+        var scanner = new LandingScanner();
+        var records = Scan("[{\"a\":1}] trailing\n\n{\"a\":2}\n", scanner);
+        Assert.Equal([null, ReasonCodes.TextAfterArray, ReasonCodes.TextAfterArray], records.Select(r => r.Error));
+        Assert.Equal(["trailing", "{\"a\":2}"], records.Skip(1).Select(Text));
+        Assert.Equal([1L, 3L], records.Skip(1).Select(r => r.LineNumber));
+        Assert.Equal([10L, 20L], records.Skip(1).Select(r => r.ByteOffset));
+        Assert.False(scanner.ArrayNotClosed);
+    }
+
+    [Theory]
+    [InlineData("[{\"a\":1},{\"a\":2},{\"a\":", 2, true)]
+    [InlineData("[{\"a\":1},{\"a\":2},{\"a\":\"x\\\"y", 2, true)]
+    [InlineData("[{\"a\":1},{\"a\":2},", 2, false)]
+    [InlineData("[{\"a\":1},{\"a\":2}", 2, false)]
+    [InlineData("[\n{\"a\":1},\n{\"a\":2},\n{\n \"a\": [1, 2", 2, true)]
+    public void A_truncated_array_keeps_the_good_elements_and_reports_the_cut_one(string text, int good, bool cutElement)
+    {
+        var scanner = new LandingScanner();
+        var records = Scan(text, scanner);
+        Assert.Equal(good, records.Count(r => r.Error is null));
+        Assert.Equal(cutElement ? 1 : 0, records.Count(r => r.Error == ReasonCodes.TruncatedJson));
+        Assert.Equal(good + (cutElement ? 1 : 0), records.Count);
+        Assert.True(scanner.ArrayNotClosed);
+        if (cutElement) Assert.Equal($"array element {good + 1} is cut short: the object ends before its closing bracket", records[^1].Detail);
+    }
+
+    [Fact]
+    public void An_empty_array_has_no_records()
+    {
+        var scanner = new LandingScanner();
+        Assert.Empty(Scan("[ ]\n", scanner));
+        Assert.True(scanner.UnwrappedArray);
+        Assert.Equal(0, scanner.ArrayElements);
+    }
+
+    [Fact]
+    public void An_array_element_longer_than_the_record_limit_is_too_large_and_the_next_element_is_kept()
+    {
+        var big = "{\"a\":\"" + new string('x', LandingScanner.MaxRecordBytes) + "\"}";
+        var records = Scan("[" + big + ",{\"a\":2}]");
+        Assert.Equal([ReasonCodes.RecordTooLarge, null], records.Select(r => r.Error));
+        Assert.Equal(4096, records[0].Bytes.Length);
+        Assert.Equal("{\"a\":2}", Text(records[1]));
+        Assert.Equal(big.Length + 2, records[1].ByteOffset);
+    }
+
+    [Fact]
+    public void A_gzipped_array_is_unwrapped()
+    {
+        using var ms = new MemoryStream();
+        using (var gz = new GZipStream(ms, CompressionLevel.Fastest, leaveOpen: true)) gz.Write(Encoding.UTF8.GetBytes("[{\"a\":1},\n{\"a\":2}]"));
+        var scanner = new LandingScanner();
+        var records = Scan(ms.ToArray(), scanner);
+        Assert.Equal([1L, 2L], records.Select(r => r.LineNumber));
+        Assert.True(scanner.WasGzip && scanner.UnwrappedArray);
+    }
+
+    [Fact]
+    public void A_json_lines_file_is_not_an_array_and_a_bracket_line_later_is_invalid_json()
+    {
+        var scanner = new LandingScanner();
+        var records = Scan("{\"a\":1}\n[{\"a\":2}]\n", scanner);
+        Assert.Equal([null, ReasonCodes.InvalidJson], records.Select(r => r.Error));
+        Assert.False(scanner.UnwrappedArray);
+    }
+
+    /// <summary>A stream of a large one-line array produced on the fly (never held in memory).</summary>
+    private sealed class GeneratedArray(int elements) : Stream
+    {
+        private static readonly byte[] Element = Encoding.UTF8.GetBytes("{\"user\":\"a@example.com\",\"timestamp\":1750000001000,\"x\":1.0,\"y\":0.0,\"z\":0.0}");
+        private int _written = -1; // -1: the opening bracket is next
+        private int _at;
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = 0;
+            while (n < count)
+            {
+                if (_written == -1) { buffer[offset + n++] = (byte)'['; _written = 0; continue; }
+                if (_written == elements) { if (_at == 0) { buffer[offset + n++] = (byte)']'; _at = 1; } break; }
+                if (_at == Element.Length) { buffer[offset + n++] = _written + 1 < elements ? (byte)',' : (byte)' '; _at = 0; _written++; continue; }
+                var k = Math.Min(count - n, Element.Length - _at);
+                Element.AsSpan(_at, k).CopyTo(buffer.AsSpan(offset + n));
+                _at += k; n += k;
+            }
+            return n;
+        }
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    [Fact]
+    public void A_large_one_line_array_streams_in_bounded_memory()
+    {
+        const int elements = 2_000_000; // about 150 MB on one line
+        var scanner = new LandingScanner();
+        long good = 0, lastOffset = -1;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var r in scanner.Scan(new GeneratedArray(elements)))
+        {
+            if (r.Error is null && r.Bytes.Span[0] == (byte)'{' && r.Bytes.Span[^1] == (byte)'}') good++;
+            Assert.True(r.ByteOffset > lastOffset);
+            lastOffset = r.ByteOffset;
+        }
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(elements, good);
+        Assert.Equal(elements, scanner.ArrayElements);
+        Assert.False(scanner.ArrayNotClosed);
+        Assert.True(allocated < 4 << 20, $"allocated {allocated:N0} bytes for {scanner.BytesRead:N0} bytes scanned");
     }
 }

@@ -25,7 +25,8 @@ internal static class LakeReportSource
         catch (InvalidDataException e) { throw new UsageException(e.Message); }
 
         using var lake = new LocalLake(lakeRoot);
-        var books = await LakeBookkeeping.LoadAsync(lake.Index, lake.Store, ct);
+        // The landing prefixes are listed so objects skipped for their name appear too (by the same settings ingest used).
+        var books = await LakeBookkeeping.LoadAsync(lake.Index, lake.Store, IngestSettingsEnvironment.Options(), ct);
         var reconciliation = Reconciliation.Compute(books);
         var quarantineReasons = new Dictionary<string, IReadOnlyDictionary<string, long>>(StringComparer.Ordinal);
         foreach (var m in books.Manifests) quarantineReasons[m.LandingKey] = m.QuarantinedByReason;
@@ -35,7 +36,7 @@ internal static class LakeReportSource
             var reasons = quarantineReasons.GetValueOrDefault(r.LandingKey) ?? new SortedDictionary<string, long>();
             var unaccounted = r.RowsRead - r.Quarantined - r.Accepted - r.Filtered.Values.Sum();
             return new ObjectRow(r.LandingKey, r.Source, r.Status, r.RowsRead, r.Accepted, r.Filtered, r.Quarantined, reasons,
-                unaccounted != 0 ? unaccounted : r.Unaccounted, r.Balanced);
+                unaccounted != 0 ? unaccounted : r.Unaccounted, r.Balanced, r.DuplicateOf, r.SkippedReason);
         }).ToList();
 
         var sources = LandingSource.All.Select(src =>
@@ -64,7 +65,7 @@ internal static class LakeReportSource
             GeneratedAt = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             StediVersion = StediVersion.Value,
             Totals = new Totals(objects.Count, objects.Sum(o => o.RowsRead), objects.Sum(o => o.Accepted), objects.Sum(o => o.FilteredTotal),
-                objects.Sum(o => o.Quarantined), objects.Sum(o => o.Unaccounted), objects.Count(o => !o.Balanced)),
+                objects.Sum(o => o.Quarantined), objects.Sum(o => o.Unaccounted), objects.Count(o => !o.Balanced), objects.Count(o => o.SkippedReason is not null)),
             Objects = objects,
             Sources = sources,
             Tables = tables,

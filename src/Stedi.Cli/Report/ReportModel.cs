@@ -46,17 +46,23 @@ internal sealed class ReportModel
     public static JsonDocument Parse(string json) => JsonDocument.Parse(json);
 }
 
-/// <summary>Sums over every landing object.</summary>
-internal sealed record Totals(int Objects, long RowsRead, long Accepted, long Filtered, long Quarantined, long Unaccounted, int UnbalancedObjects);
+/// <summary>Sums over every landing object (skipped ones included: they count as objects, with zero rows).</summary>
+internal sealed record Totals(int Objects, long RowsRead, long Accepted, long Filtered, long Quarantined, long Unaccounted, int UnbalancedObjects, int Skipped = 0);
 
-/// <summary>One landing object's reconciliation: <c>rows_read = accepted + Σ filtered + quarantined + unaccounted</c>.</summary>
+/// <summary>
+/// One landing object's reconciliation: <c>rows_read = accepted + Σ filtered + quarantined + unaccounted</c>; an object
+/// skipped for its name has status <c>skipped</c>, its reason and zero rows; a re-sent copy names its original.
+/// </summary>
 internal sealed record ObjectRow(
     string LandingKey, string Source, string Status, long RowsRead, long Accepted,
     IReadOnlyDictionary<string, long> Filtered, long Quarantined, IReadOnlyDictionary<string, long> QuarantinedByReason,
-    long Unaccounted, bool Balanced)
+    long Unaccounted, bool Balanced, string? DuplicateOf = null, string? SkippedReason = null)
 {
     /// <summary>Rows filtered by any rule.</summary>
     public long FilteredTotal => Filtered.Values.Sum();
+
+    /// <summary>What the table shows beside the numbers: <c>skipped: unsupported object name</c>, <c>duplicate of &lt;key&gt;</c>, or empty.</summary>
+    public string Note => SkippedReason is not null ? $"skipped: {SkippedReason}" : DuplicateOf is not null ? $"duplicate of {DuplicateOf}" : "";
 }
 
 /// <summary>Where one source's rows went: read → accepted into its first table / filtered by each rule / quarantined by each reason.</summary>

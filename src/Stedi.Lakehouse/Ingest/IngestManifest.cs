@@ -24,6 +24,12 @@ public sealed class IngestManifest
     public bool Gzip { get; set; }
     /// <summary>Whether the content started with a UTF-8 BOM (stripped).</summary>
     public bool Bom { get; set; }
+    /// <summary>Whether the content was one top-level JSON array whose elements were read as records (<c>unwrapped_array</c>; a warning says so too).</summary>
+    public bool UnwrappedArray { get; set; }
+    /// <summary>Elements of the unwrapped array (objects or not); 0 when the content was not an array.</summary>
+    public long ArrayElements { get; set; }
+    /// <summary>Whether the unwrapped array ended without its closing bracket (the object was cut short).</summary>
+    public bool ArrayNotClosed { get; set; }
     /// <summary><c>complete</c>, <c>partial</c> (some records quarantined), <c>empty</c> (no records) or <c>too_large</c> (nothing read).</summary>
     public string Status { get; set; } = "complete";
     /// <summary>Records read (candidate records; blank lines are not records).</summary>

@@ -27,12 +27,14 @@ public enum IngestStatus
     NotFound,
     /// <summary>The object is larger than one invocation may ingest: recorded (manifest, quarantine record), nothing staged.</summary>
     TooLarge,
+    /// <summary>A deleted object's rows were retracted from every table (<see cref="Ingestor.RetractAsync"/>).</summary>
+    Retracted,
 }
 
-/// <summary>Result of <see cref="Ingestor.IngestAsync"/>.</summary>
+/// <summary>Result of <see cref="Ingestor.IngestAsync"/> and <see cref="Ingestor.RetractAsync"/>.</summary>
 /// <param name="Key">Decoded landing key.</param>
 /// <param name="Status">What happened.</param>
-/// <param name="Manifest">The ingest manifest when ingested (or recorded as too large).</param>
+/// <param name="Manifest">The ingest manifest when ingested (or recorded as too large; for a retraction, the manifest retracted).</param>
 /// <param name="Reason">Reason code or explanation for the other outcomes.</param>
 public sealed record IngestResult(string Key, IngestStatus Status, IngestManifest? Manifest, string? Reason = null);
 
@@ -47,6 +49,9 @@ public sealed record IngestResult(string Key, IngestStatus Status, IngestManifes
 public sealed class Ingestor
 {
     private const int ChunkRows = 8_192;
+
+    /// <summary>Why an object under a landing prefix whose name is not a data file's is skipped (log, outcome and report).</summary>
+    public const string SkippedReason = "unsupported object name";
 
     /// <summary>Prefix of the ledger's idempotency key of an object recorded as too large (never equal to a real version's).</summary>
     public const string TooLargePrefix = "too_large:";
@@ -95,16 +100,22 @@ public sealed class Ingestor
     private async Task<IngestResult> IngestOnceAsync(string key, bool force, CancellationToken ct)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // Every acknowledgement without work logs one info line saying which and why.
+        if (LandingSource.IsFolderMarker(key))
+        {
+            _log.Info("ignored", ("key", key), ("reason", "folder marker"));
+            return new IngestResult(key, IngestStatus.Ignored, null, "folder marker");
+        }
         var source = LandingSource.ForKey(key);
         if (source is null)
         {
-            _log.Info("ignored", ("key", key), ("reason", key.EndsWith('/') || key.EndsWith("$folder$", StringComparison.Ordinal) ? "folder marker" : "not under a landing prefix"));
-            return new IngestResult(key, IngestStatus.Ignored, null, key.EndsWith('/') ? "folder marker" : "not under a landing prefix");
+            _log.Info("ignored", ("key", key), ("reason", "not under a landing prefix"));
+            return new IngestResult(key, IngestStatus.Ignored, null, "not under a landing prefix");
         }
         if (!_options.IsDataObjectName(key))
         {
-            _log.Info("skipped", ("key", key), ("reason", "unsupported object name"));
-            return new IngestResult(key, IngestStatus.Skipped, null, "unsupported object name");
+            _log.Info("skipped", ("key", key), ("reason", SkippedReason));
+            return new IngestResult(key, IngestStatus.Skipped, null, SkippedReason);
         }
         var head = await _store.HeadAsync(key, ct);
         if (head is null)
@@ -116,7 +127,7 @@ public sealed class Ingestor
         var previous = await _index.Ledger.GetAsync(key, ct);
         if (previous is not null && previous.IdempotencyKey == idem && !force)
         {
-            _log.Info("already_processed", ("key", key), ("idempotencyKey", idem));
+            _log.Info("already_processed", ("key", key), ("idempotencyKey", idem), ("reason", "this version was ingested before"));
             return new IngestResult(key, IngestStatus.AlreadyProcessed, null, "already processed");
         }
         var previousManifest = previous is null ? null : await ReadManifestAsync(previous.ManifestKey, ct);
@@ -168,9 +179,12 @@ public sealed class Ingestor
         manifest.ContentHash = contentHash;
         if (head.Size == 0 || manifest.RowsRead == 0) { manifest.Status = "empty"; manifest.Warnings.Add("empty object"); }
         else if (manifest.RowsQuarantined > 0) manifest.Status = "partial";
+        if (manifest.UnwrappedArray)
+            _log.Warn("unwrapped_array", ("key", key), ("elements", manifest.ArrayElements), ("closed", !manifest.ArrayNotClosed));
         if (manifest.SchemaDriftFields.Count > 0)
             _log.Warn("schema_drift", ("key", key), ("unknownFields", manifest.SchemaDriftFields.Count)); // names stay in the manifest: a field name can be personal data
-        foreach (var other in await _index.Ledger.FindByContentAsync(contentHash, ct))
+        // An empty object holds no rows to duplicate: every empty file has the same hash, and naming one "the original" says nothing.
+        foreach (var other in manifest.RowsRead == 0 ? [] : await _index.Ledger.FindByContentAsync(contentHash, ct))
         {
             if (other == key) continue;
             manifest.DuplicateOf = other;
@@ -289,7 +303,7 @@ public sealed class Ingestor
             manifest.RowsRead++;
             if (rec.Error is not null)
             {
-                Quarantine(manifest, quarantine, new QuarantineRecord(manifest.LandingKey, rec.LineNumber, rec.ByteOffset, rec.Error, Describe(rec.Error), RawText(rec.Bytes.Span)));
+                Quarantine(manifest, quarantine, new QuarantineRecord(manifest.LandingKey, rec.LineNumber, rec.ByteOffset, rec.Error, rec.Detail ?? Describe(rec.Error), RawText(rec.Bytes.Span)));
                 continue;
             }
             if (!parser.TryParse(rec.Bytes.Span, rec.LineNumber, chunk, out var rejection))
@@ -345,6 +359,14 @@ public sealed class Ingestor
         manifest.Gzip = scanner.WasGzip;
         manifest.Bom = scanner.HadBom;
         if (scanner.WasUtf16) manifest.Warnings.Add("UTF-16 text transcoded to UTF-8");
+        if (scanner.UnwrappedArray)
+        {
+            manifest.UnwrappedArray = true;
+            manifest.ArrayElements = scanner.ArrayElements;
+            manifest.ArrayNotClosed = scanner.ArrayNotClosed;
+            manifest.Warnings.Add($"top-level JSON array unwrapped: its {scanner.ArrayElements} element(s) read as records");
+            if (scanner.ArrayNotClosed) manifest.Warnings.Add("the top-level JSON array has no closing bracket: the object was cut short");
+        }
         if (scanner.CompressionCorrupt) manifest.Warnings.Add("corrupt or truncated gzip data: object partially ingested");
     }
 
@@ -382,16 +404,25 @@ public sealed class Ingestor
     /// Retracts a deleted landing object (S3 <c>ObjectRemoved:*</c>): its staged rows, quarantine records, manifest and
     /// customer versions go, and every partition they fed is recomputed, so the tables stay a function of the set of
     /// landing objects. Whether the object is gone is decided by listing its key (never by a GET or HEAD error);
-    /// nothing is done while the key exists again (a newer object replaced it) or when it was never ingested.
+    /// nothing is done while the key exists again (a newer object replaced it) or when it was never ingested, and the
+    /// log says which (one info line).
     /// </summary>
-    /// <returns>True when something was retracted.</returns>
-    public async Task<bool> RetractAsync(string key, CancellationToken ct = default)
+    /// <returns><see cref="IngestStatus.Retracted"/>, or <see cref="IngestStatus.Ignored"/> / <see cref="IngestStatus.Skipped"/> with the reason.</returns>
+    public async Task<IngestResult> RetractAsync(string key, CancellationToken ct = default)
     {
+        IngestResult Ignored(IngestStatus status, string reason)
+        {
+            _log.Info(status == IngestStatus.Skipped ? "skipped" : "ignored", ("key", key), ("reason", reason));
+            return new IngestResult(key, status, null, reason);
+        }
+        if (LandingSource.IsFolderMarker(key)) return Ignored(IngestStatus.Ignored, "folder marker");
         var source = LandingSource.ForKey(key);
-        if (source is null) { _log.Info("ignored", ("key", key), ("reason", "not under a landing prefix")); return false; }
+        if (source is null) return Ignored(IngestStatus.Ignored, "not under a landing prefix");
         var previous = await _index.Ledger.GetAsync(key, ct);
-        if (previous is null) { _log.Info("ignored", ("key", key), ("reason", "delete of an object never ingested")); return false; }
-        if ((await _store.ListAsync(key, ct)).Any(o => o.Key == key)) { _log.Info("ignored", ("key", key), ("reason", "stale delete: the object exists again")); return false; }
+        if (previous is null)
+            // A name skipped at ingest was never ingested: say so (an object ingested under other suffix settings has a ledger entry and is retracted).
+            return _options.IsDataObjectName(key) ? Ignored(IngestStatus.Ignored, "delete of an object never ingested") : Ignored(IngestStatus.Skipped, SkippedReason);
+        if ((await _store.ListAsync(key, ct)).Any(o => o.Key == key)) return Ignored(IngestStatus.Ignored, "stale delete: the object exists again");
         var manifest = await ReadManifestAsync(previous.ManifestKey, ct);
         var producer = $"retract:{key}:{previous.IdempotencyKey}";
         await RetractPreviousAsync(source, manifest, [], [], producer, ct);
@@ -400,7 +431,7 @@ public sealed class Ingestor
         await _store.DeleteAsync(previous.ManifestKey, ct);
         await _index.Ledger.DeleteAsync(key, ct);
         _log.Info("retracted", ("key", key), ("source", source.Name), ("stagedObjects", manifest?.StagedKeys.Count ?? 0));
-        return true;
+        return new IngestResult(key, IngestStatus.Retracted, manifest);
     }
 
     /// <summary>Removes what a previous version of an object staged (except <paramref name="keep"/>) and enqueues what it fed.</summary>
@@ -460,6 +491,8 @@ public sealed class Ingestor
         ReasonCodes.TruncatedJson => "truncated/invalid JSON: the object ends before its closing brace",
         ReasonCodes.RecordTooLarge => $"record longer than {LandingScanner.MaxRecordBytes} bytes",
         ReasonCodes.CorruptCompression => "corrupt or truncated gzip data: the rest of the object could not be decompressed",
+        ReasonCodes.NotAnObject => "array element is not a JSON object",
+        ReasonCodes.TextAfterArray => "text after the closing bracket of the top-level array",
         _ => "invalid JSON: not a JSON object",
     };
 

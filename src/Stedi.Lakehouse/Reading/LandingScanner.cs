@@ -1,27 +1,42 @@
+using System.Buffers;
 using System.IO.Compression;
+using System.Text.Json;
 
 namespace Stedi.Lakehouse.Reading;
 
 /// <summary>One candidate record cut out of a landing object: the bytes of one top-level JSON value, or an error.</summary>
-/// <param name="Bytes">The record's UTF-8 bytes (one line, or several lines of a pretty-printed object). Valid only until the
-/// scanner moves to the next record (often a slice of its read buffer): copy what must outlive it.</param>
+/// <param name="Bytes">
+/// The record's UTF-8 bytes (one line, several lines of a pretty-printed object, or one element of a top-level array).
+/// A view into the scanner's buffers: valid until the next record is requested (copy it to keep it).
+/// </param>
 /// <param name="LineNumber">1-based line where the record starts.</param>
-/// <param name="ByteOffset">0-based byte offset of that line in the (decompressed) object.</param>
+/// <param name="ByteOffset">0-based byte offset in the (decompressed) object of that line (JSON lines) or of the element's first byte (array elements).</param>
 /// <param name="Error">Null for a candidate record; else a reason code (<see cref="ReasonCodes"/>) for text that is not one.</param>
-public readonly record struct ScannedRecord(ReadOnlyMemory<byte> Bytes, long LineNumber, long ByteOffset, string? Error);
+/// <param name="Detail">For an error, a specific explanation when the scanner has one (e.g. <c>array element 3 is a number, not a JSON object</c>); else null.</param>
+public readonly record struct ScannedRecord(ReadOnlyMemory<byte> Bytes, long LineNumber, long ByteOffset, string? Error, string? Detail = null);
 
 /// <summary>
 /// Cuts a landing object into records while streaming it: JSON lines, pretty-printed JSON objects spread over
-/// several lines, gzip detected from the content (magic bytes 1F 8B, never the file name), a leading UTF-8 BOM
-/// stripped. Memory is bounded by <see cref="MaxRecordBytes"/>, whatever the object's size. Text that is not a
-/// record (garbage, a truncated object, an over-long line) comes out as a <see cref="ScannedRecord"/> with an
-/// error so that it can be quarantined; the scanner resynchronises at the next line that is a complete object,
-/// so a bad line never swallows its good neighbours.
+/// several lines, or one top-level JSON array (<c>[ {…}, {…} ]</c>, on one line or pretty-printed) whose elements
+/// are the records; gzip detected from the content (magic bytes 1F 8B, never the file name), a leading UTF-8 BOM
+/// stripped. Whether the object is an array is decided once, from its first non-blank byte, so JSON lines pay
+/// nothing for it. Memory is bounded by <see cref="MaxRecordBytes"/>, whatever the object's size (a 1 GB array on
+/// one line streams like a 1 GB JSON-lines file). Text that is not a record (garbage, a truncated object, an
+/// over-long line, an array element that is not an object, text after an array's closing bracket) comes out as a
+/// <see cref="ScannedRecord"/> with an error so that it can be quarantined; in JSON lines the scanner resynchronises
+/// at the next line that is a complete object, so a bad line never swallows its good neighbours. Records are views
+/// into reused buffers: the common JSON-lines record is handed out without a copy.
 /// </summary>
 public sealed class LandingScanner
 {
     /// <summary>Largest record accepted, in bytes (1 MiB); longer text is reported as <see cref="ReasonCodes.RecordTooLarge"/>.</summary>
     public const int MaxRecordBytes = 1 << 20;
+
+    /// <summary>Bytes of an over-long record or of stray text kept for its quarantine record.</summary>
+    private const int KeptBytes = 4096;
+
+    /// <summary>Leading whitespace looked through to find whether the object is an array (beyond it, JSON lines are assumed).</summary>
+    private const int PeekLimit = 1 << 16;
 
     /// <summary>Whether the object was gzip-compressed (detected from its first bytes).</summary>
     public bool WasGzip { get; private set; }
@@ -38,6 +53,15 @@ public sealed class LandingScanner
     /// </summary>
     public bool CompressionCorrupt { get; private set; }
 
+    /// <summary>Whether the object was one top-level JSON array, unwrapped: each element was scanned as a record.</summary>
+    public bool UnwrappedArray { get; private set; }
+
+    /// <summary>Elements of the unwrapped array (objects or not; 0 when the object was not an array).</summary>
+    public long ArrayElements { get; private set; }
+
+    /// <summary>Whether the unwrapped array ended without its closing bracket (the object was cut short).</summary>
+    public bool ArrayNotClosed { get; private set; }
+
     /// <summary>Bytes of (decompressed) content read so far.</summary>
     public long BytesRead { get; private set; }
 
@@ -45,6 +69,11 @@ public sealed class LandingScanner
     public IEnumerable<ScannedRecord> Scan(Stream input)
     {
         var source = Decompress(input);
+        if (StartsWithArray(ref source))
+        {
+            foreach (var r in ScanArray(source)) yield return r;
+            yield break;
+        }
         var lines = new LineReader(source);
         var acc = new MemoryStream();
         long accLine = 0, accOffset = 0;
@@ -60,8 +89,8 @@ public sealed class LandingScanner
             BytesRead = lines.Position;
             if (tooLong)
             {
-                if (acc.Length > 0) { yield return new(acc.ToArray(), accLine, accOffset, ReasonCodes.TruncatedJson); acc.SetLength(0); state = default; }
-                yield return new(line.ToArray(), lineNo, offset, ReasonCodes.RecordTooLarge);
+                if (acc.Length > 0) { yield return new(Held(acc), accLine, accOffset, ReasonCodes.TruncatedJson); acc.SetLength(0); state = default; }
+                yield return new(line, lineNo, offset, ReasonCodes.RecordTooLarge);
                 continue;
             }
             var trimmed = Trim(line.Span);
@@ -80,23 +109,80 @@ public sealed class LandingScanner
             // Inside a multi-line record. A line that is a complete object on its own means the record before it was cut short.
             if (!trimmed.IsEmpty && trimmed[0] == (byte)'{' && trimmed[^1] == (byte)'}' && IsBalancedAlone(trimmed))
             {
-                yield return new(acc.ToArray(), accLine, accOffset, ReasonCodes.TruncatedJson);
+                yield return new(Held(acc), accLine, accOffset, ReasonCodes.TruncatedJson);
                 acc.SetLength(0); state = default;
-                yield return new(line.ToArray(), lineNo, offset, null);
+                yield return new(line, lineNo, offset, null);
                 continue;
             }
             state.Feed(line.Span);
             acc.Write(line.Span); acc.WriteByte((byte)'\n');
-            if (state.Broken) { yield return new(acc.ToArray(), accLine, accOffset, ReasonCodes.InvalidJson); acc.SetLength(0); state = default; }
-            else if (state.Depth == 0) { yield return new(acc.ToArray(), accLine, accOffset, null); acc.SetLength(0); state = default; }
-            else if (acc.Length > MaxRecordBytes) { yield return new(acc.ToArray().AsMemory(0, 4096), accLine, accOffset, ReasonCodes.RecordTooLarge); acc.SetLength(0); state = default; }
+            if (state.Broken) { yield return new(Held(acc), accLine, accOffset, ReasonCodes.InvalidJson); acc.SetLength(0); state = default; }
+            else if (state.Depth == 0) { yield return new(Held(acc), accLine, accOffset, null); acc.SetLength(0); state = default; }
+            else if (acc.Length > MaxRecordBytes) { yield return new(Held(acc)[..KeptBytes], accLine, accOffset, ReasonCodes.RecordTooLarge); acc.SetLength(0); state = default; }
         }
         BytesRead = lines.Position;
-        if (acc.Length > 0) yield return new(acc.ToArray(), accLine, accOffset, ReasonCodes.TruncatedJson);
+        if (acc.Length > 0) yield return new(Held(acc), accLine, accOffset, ReasonCodes.TruncatedJson);
         if (lines.Corrupt is not null)
         {
             CompressionCorrupt = true;
             yield return new(ReadOnlyMemory<byte>.Empty, lines.LineNumber + 1, lines.Position, ReasonCodes.CorruptCompression);
+        }
+    }
+
+    /// <summary>The bytes a memory stream holds, without a copy (valid until it is written again).</summary>
+    private static ReadOnlyMemory<byte> Held(MemoryStream ms) => ms.GetBuffer().AsMemory(0, (int)ms.Length);
+
+    /// <summary>
+    /// Whether the first non-blank byte (after a UTF-8 BOM) is '['. Reads at most <see cref="PeekLimit"/> bytes and puts
+    /// them back in front of <paramref name="source"/>.
+    /// </summary>
+    private static bool StartsWithArray(ref Stream source)
+    {
+        var head = new byte[256];
+        int n = 0, scanned = 0, found = -1;
+        while (n < PeekLimit)
+        {
+            if (n == head.Length) Array.Resize(ref head, head.Length * 4);
+            int r;
+            try { r = source.Read(head, n, head.Length - n); }
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+            {
+                // Damaged compressed data: the line reader reports it after what was readable.
+                source = new PrefixedStream(head.AsMemory(0, n), new FailingStream());
+                return false;
+            }
+            if (r == 0) break;
+            n += r;
+            if (n < 3 && head[0] == 0xEF) continue; // a BOM may be forming
+            var bom = n >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF ? 3 : 0;
+            for (var i = Math.Max(scanned, bom); i < n && found < 0; i++)
+                if (!IsWs(head[i])) found = i;
+            scanned = n;
+            if (found >= 0) break;
+        }
+        source = new PrefixedStream(head.AsMemory(0, n), source);
+        return found >= 0 && head[found] == (byte)'[';
+    }
+
+    /// <summary>Scans a top-level JSON array: each element is a record; see <see cref="ArrayReader"/>.</summary>
+    private IEnumerable<ScannedRecord> ScanArray(Stream source)
+    {
+        UnwrappedArray = true;
+        var reader = new ArrayReader(source);
+        while (reader.Next(out var record))
+        {
+            BytesRead = reader.Position;
+            HadBom = reader.HadBom;
+            yield return record;
+        }
+        BytesRead = reader.Position;
+        HadBom = reader.HadBom;
+        ArrayElements = reader.Elements;
+        ArrayNotClosed = !reader.Closed;
+        if (reader.Corrupt is not null)
+        {
+            CompressionCorrupt = true;
+            yield return new(ReadOnlyMemory<byte>.Empty, reader.Line, reader.Position, ReasonCodes.CorruptCompression);
         }
     }
 
@@ -282,6 +368,241 @@ public sealed class LandingScanner
         private void Grow(int needed)
         {
             if (needed > _long.Length) Array.Resize(ref _long, Math.Max(needed, _long.Length * 2));
+        }
+    }
+
+    /// <summary>
+    /// Cuts a top-level JSON array into its elements while streaming: each element (object or not) is one record whose
+    /// line is where it starts and whose offset is its first byte's. Separators (commas, whitespace) are not records; an
+    /// element that is not an object is reported as <see cref="ReasonCodes.NotAnObject"/>, one cut short by the end of
+    /// the object as <see cref="ReasonCodes.TruncatedJson"/>, and each line of text after the closing bracket as
+    /// <see cref="ReasonCodes.TextAfterArray"/>. An element inside the buffer is handed out without a copy; one spanning
+    /// buffer refills is gathered in a side buffer bounded by <see cref="MaxRecordBytes"/>.
+    /// </summary>
+    private sealed class ArrayReader(Stream s)
+    {
+        private static readonly SearchValues<byte> Structural = SearchValues.Create("\"{}[]"u8);
+        private static readonly SearchValues<byte> StringSpecial = SearchValues.Create("\"\\"u8);
+        private static readonly SearchValues<byte> ScalarEnd = SearchValues.Create(" \t\r\n,]"u8);
+
+        private enum State { Start, Separator, AfterArray, Done }
+
+        private readonly byte[] _buf = new byte[1 << 16];
+        private int _pos, _end, _counted;
+        private bool _eof;
+        private long _bufOffset, _line = 1; // _line: the line of _buf[_counted]
+        private readonly MemoryStream _held = new();
+        private long _heldTotal;
+        private State _state = State.Start;
+
+        /// <summary>Whether the content started with a UTF-8 BOM.</summary>
+        public bool HadBom { get; private set; }
+        /// <summary>Whether the closing bracket was read.</summary>
+        public bool Closed { get; private set; }
+        /// <summary>Elements read.</summary>
+        public long Elements { get; private set; }
+        /// <summary>Set when the decompressor failed: the message; reading stopped there.</summary>
+        public string? Corrupt { get; private set; }
+        /// <summary>Bytes consumed so far.</summary>
+        public long Position => _bufOffset + _pos;
+        /// <summary>The line of the next byte to read.</summary>
+        public long Line => LineAt(_pos);
+
+        public bool Next(out ScannedRecord record)
+        {
+            record = default;
+            while (true)
+            {
+                switch (_state)
+                {
+                    case State.Start:
+                        while (_end < 3 && !_eof) Fill();
+                        if (_end >= 3 && _buf[0] == 0xEF && _buf[1] == 0xBB && _buf[2] == 0xBF) { HadBom = true; _pos = 3; }
+                        SkipWhitespace();
+                        _pos++; // the '[' the scanner saw
+                        _state = State.Separator;
+                        continue;
+                    case State.Separator:
+                        if (!SkipWhitespace()) { _state = State.Done; return false; }
+                        switch (_buf[_pos])
+                        {
+                            case (byte)',': _pos++; continue;
+                            case (byte)']': _pos++; Closed = true; _state = State.AfterArray; continue;
+                            default: record = ReadElement(); return true;
+                        }
+                    case State.AfterArray:
+                        if (!SkipWhitespace()) { _state = State.Done; return false; }
+                        record = ReadStrayLine();
+                        return true;
+                    default:
+                        return false;
+                }
+            }
+        }
+
+        private ScannedRecord ReadElement()
+        {
+            var element = ++Elements;
+            var kind = _buf[_pos];
+            var line = LineAt(_pos);
+            var offset = _bufOffset + _pos;
+            _held.SetLength(0);
+            _heldTotal = 0;
+            int start = _pos, p = _pos, depth = 0;
+            bool inString = false, escape = false, complete;
+            var bare = kind is not ((byte)'{' or (byte)'[' or (byte)'"');
+            while (true)
+            {
+                complete = bare ? AdvanceBare(ref p) : Advance(ref p, ref depth, ref inString, ref escape);
+                if (complete || _eof) break;
+                Hold(start, _end);
+                Refill();
+                start = p = 0;
+            }
+            ReadOnlyMemory<byte> bytes;
+            if (_heldTotal == 0) bytes = _buf.AsMemory(start, p - start);
+            else { Hold(start, p); bytes = Held(_held); }
+            _pos = p;
+            var total = _heldTotal == 0 ? bytes.Length : _heldTotal;
+            if (total > MaxRecordBytes)
+                return new(bytes[..Math.Min(bytes.Length, KeptBytes)], line, offset, ReasonCodes.RecordTooLarge, $"array element {element} is longer than {MaxRecordBytes} bytes");
+            if (!complete && !bare)
+                return new(bytes, line, offset, ReasonCodes.TruncatedJson, $"array element {element} is cut short: the object ends before its closing bracket");
+            if (kind == (byte)'{') return new(bytes, line, offset, null);
+            var what = WhatValue(bytes.Span);
+            return what is null
+                ? new(bytes, line, offset, ReasonCodes.InvalidJson, $"array element {element} is not valid JSON")
+                : new(bytes, line, offset, ReasonCodes.NotAnObject, $"array element {element} is {what}, not a JSON object");
+        }
+
+        /// <summary>Moves <paramref name="p"/> through an object, array or string element; true when it ended (p past its last byte).</summary>
+        private bool Advance(ref int p, ref int depth, ref bool inString, ref bool escape)
+        {
+            while (p < _end)
+            {
+                if (inString)
+                {
+                    if (escape) { escape = false; p++; continue; }
+                    var i = _buf.AsSpan(p, _end - p).IndexOfAny(StringSpecial);
+                    if (i < 0) { p = _end; return false; }
+                    p += i;
+                    if (_buf[p++] == (byte)'\\') { escape = true; continue; }
+                    inString = false;
+                    if (depth == 0) return true; // a string element
+                    continue;
+                }
+                var j = _buf.AsSpan(p, _end - p).IndexOfAny(Structural);
+                if (j < 0) { p = _end; return false; }
+                p += j;
+                switch (_buf[p++])
+                {
+                    case (byte)'"': inString = true; break;
+                    case (byte)'{' or (byte)'[': depth++; break;
+                    default: if (--depth <= 0) return true; break;
+                }
+            }
+            return false;
+        }
+
+        /// <summary>Moves <paramref name="p"/> to the end of a bare value (number, literal or stray text): whitespace, ',' or ']'.</summary>
+        private bool AdvanceBare(ref int p)
+        {
+            var i = _buf.AsSpan(p, _end - p).IndexOfAny(ScalarEnd);
+            if (i < 0) { p = _end; return false; }
+            p += i;
+            return true;
+        }
+
+        /// <summary>What a non-object element is ("a number", "an array", …), or null when it is not one JSON value.</summary>
+        private static string? WhatValue(ReadOnlySpan<byte> bytes)
+        {
+            try
+            {
+                var r = new Utf8JsonReader(bytes);
+                if (!r.Read()) return null;
+                var what = r.TokenType switch
+                {
+                    JsonTokenType.StartArray => "an array",
+                    JsonTokenType.String => "a string",
+                    JsonTokenType.Number => "a number",
+                    JsonTokenType.True or JsonTokenType.False => "a boolean",
+                    JsonTokenType.Null => "null",
+                    _ => null,
+                };
+                r.Skip();
+                return r.Read() ? null : what;
+            }
+            catch (JsonException) { return null; }
+        }
+
+        /// <summary>One line of text after the closing bracket (its first bytes when long).</summary>
+        private ScannedRecord ReadStrayLine()
+        {
+            var line = LineAt(_pos);
+            var offset = _bufOffset + _pos;
+            _held.SetLength(0);
+            _heldTotal = 0;
+            var start = _pos;
+            int stop;
+            while (true)
+            {
+                var i = _buf.AsSpan(start, _end - start).IndexOf((byte)'\n');
+                if (i >= 0) { stop = start + i; _pos = stop + 1; break; }
+                if (_eof) { stop = _pos = _end; break; }
+                Hold(start, _end);
+                Refill();
+                start = 0;
+            }
+            ReadOnlyMemory<byte> bytes;
+            if (_heldTotal == 0) bytes = _buf.AsMemory(start, stop - start);
+            else { Hold(start, stop); bytes = Held(_held); }
+            if (bytes.Length > KeptBytes) bytes = bytes[..KeptBytes];
+            return new(bytes, line, offset, ReasonCodes.TextAfterArray, "text after the closing bracket of the top-level array");
+        }
+
+        private bool SkipWhitespace()
+        {
+            while (true)
+            {
+                while (_pos < _end && IsWs(_buf[_pos])) _pos++;
+                if (_pos < _end) return true;
+                if (_eof) return false;
+                Refill();
+            }
+        }
+
+        private long LineAt(int p)
+        {
+            _line += _buf.AsSpan(_counted, p - _counted).Count((byte)'\n');
+            _counted = p;
+            return _line;
+        }
+
+        /// <summary>Keeps bytes of an element that continues past the buffer (bounded: beyond the limit only the first bytes and the length).</summary>
+        private void Hold(int from, int to)
+        {
+            var len = to - from;
+            if (_heldTotal + len <= MaxRecordBytes) _held.Write(_buf, from, len);
+            else if (_held.Length < KeptBytes) _held.Write(_buf, from, (int)Math.Min(len, KeptBytes - _held.Length));
+            _heldTotal += len;
+        }
+
+        /// <summary>Drops the whole buffer (every byte of it consumed or held) and reads the next.</summary>
+        private void Refill()
+        {
+            LineAt(_end);
+            _bufOffset += _end;
+            _pos = _end = _counted = 0;
+            Fill();
+        }
+
+        private void Fill()
+        {
+            int r;
+            try { r = s.Read(_buf, _end, _buf.Length - _end); }
+            catch (InvalidDataException e) { Corrupt = "compressed data is corrupt or truncated: " + e.Message; r = 0; }
+            catch (EndOfStreamException e) { Corrupt = "compressed data is truncated: " + e.Message; r = 0; }
+            if (r == 0) _eof = true; else _end += r;
         }
     }
 

@@ -45,6 +45,12 @@ public sealed record LandingSource(SourceKind Kind, string Name, TableSchema Sta
         return null;
     }
 
+    /// <summary>
+    /// Whether a key is a folder marker rather than an object: a key ending in '/' (what the S3 console's "Create folder"
+    /// writes) or in <c>$folder$</c> (what Hadoop, EMR and older Glue jobs write beside a folder).
+    /// </summary>
+    public static bool IsFolderMarker(string key) => key.EndsWith('/') || key.EndsWith("$folder$", StringComparison.Ordinal);
+
     /// <summary>Looks a source up by name.</summary>
     /// <exception cref="ArgumentException">Unknown name.</exception>
     public static LandingSource ByName(string name) =>

@@ -9,6 +9,10 @@ public static class ReasonCodes
     public const string TruncatedJson = "truncated_json";
     /// <summary>The rest of a compressed object whose compressed data is corrupt or cut short (records before the damage are kept).</summary>
     public const string CorruptCompression = "corrupt_compression";
+    /// <summary>An element of a top-level JSON array that is not an object (a number, string, boolean, null or nested array).</summary>
+    public const string NotAnObject = "not_an_object";
+    /// <summary>Text after the closing bracket of a top-level JSON array (one record per line of it).</summary>
+    public const string TextAfterArray = "text_after_array";
     /// <summary>A record or line longer than <see cref="LandingScanner.MaxRecordBytes"/>.</summary>
     public const string RecordTooLarge = "record_too_large";
     /// <summary>A required field is absent or null.</summary>

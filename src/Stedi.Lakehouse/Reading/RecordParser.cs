@@ -22,6 +22,60 @@ public sealed record TimeWindow(long MinEpochMillis, long MaxEpochMillis)
     /// <summary>The default window: 2015-01-01 to now + 1 day.</summary>
     public static TimeWindow Default() => new(DefaultMinEpochMillis, DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds());
 
+    /// <summary>What <see cref="ParseBound"/> accepts, for error messages.</summary>
+    public const string BoundForms = "an ISO 8601 date or date-time in UTC (2015-01-01, 2015-01-01T00:00:00Z), epoch milliseconds (1420070400000), or now with an optional offset in days or hours (now+1d, now-12h)";
+
+    /// <summary>
+    /// Parses one bound of a window: an ISO 8601 date (midnight UTC) or date-time (UTC unless it carries an offset),
+    /// epoch milliseconds (an integer), or <c>now</c> with an optional <c>+N</c>/<c>-N</c> in days (<c>d</c>) or hours (<c>h</c>).
+    /// </summary>
+    /// <exception cref="FormatException">None of those; the message names the forms accepted.</exception>
+    public static long ParseBound(string text, DateTimeOffset? now = null)
+    {
+        var t = text.Trim();
+        if (t.Length > 0 && (char.IsAsciiDigit(t[0]) || t[0] == '-') && t.Skip(1).All(char.IsAsciiDigit)
+            && long.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var ms))
+            return ms;
+        if (t.StartsWith("now", StringComparison.OrdinalIgnoreCase))
+        {
+            var at = now ?? DateTimeOffset.UtcNow;
+            var rest = t[3..];
+            if (rest.Length == 0) return at.ToUnixTimeMilliseconds();
+            if (rest.Length >= 3 && rest[0] is '+' or '-' && (rest[^1] is 'd' or 'h' or 'D' or 'H')
+                && int.TryParse(rest[1..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+            {
+                var span = char.ToLowerInvariant(rest[^1]) == 'd' ? TimeSpan.FromDays(n) : TimeSpan.FromHours(n);
+                return (rest[0] == '+' ? at + span : at - span).ToUnixTimeMilliseconds();
+            }
+        }
+        else if (t.Length >= 10 && t[4] == '-' && t[7] == '-'
+                 && DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var d))
+            return d.ToUnixTimeMilliseconds();
+        throw new FormatException($"'{text}' is not a time: expected {BoundForms}");
+    }
+
+    /// <summary>
+    /// The window from two optional bounds (<see cref="ParseBound"/>); a missing bound keeps the default
+    /// (2015-01-01, now + 1 day).
+    /// </summary>
+    /// <exception cref="FormatException">A bound that is not a time, or a minimum not before the maximum.</exception>
+    public static TimeWindow Parse(string? min, string? max)
+    {
+        var lo = string.IsNullOrWhiteSpace(min) ? DefaultMinEpochMillis : ParseBound(min);
+        var hi = string.IsNullOrWhiteSpace(max) ? DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds() : ParseBound(max);
+        if (lo >= hi) throw new FormatException($"the time window is empty: its start ({Format(lo)}) is not before its end ({Format(hi)})");
+        return new TimeWindow(lo, hi);
+    }
+
+    /// <summary>A time as ISO 8601 UTC (or the number, outside the representable dates).</summary>
+    public static string Format(long epochMillis) =>
+        epochMillis is >= -62_135_596_800_000 and <= 253_402_300_799_999
+            ? DateTimeOffset.FromUnixTimeMilliseconds(epochMillis).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)
+            : epochMillis.ToString(CultureInfo.InvariantCulture);
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Format(MinEpochMillis)}..{Format(MaxEpochMillis)}";
+
     /// <summary>Whether a time lies in the window.</summary>
     public bool Contains(long epochMillis) => epochMillis >= MinEpochMillis && epochMillis <= MaxEpochMillis;
 

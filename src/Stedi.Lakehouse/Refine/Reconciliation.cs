@@ -9,16 +9,24 @@ namespace Stedi.Lakehouse.Refine;
 /// <summary>One landing object's reconciliation: <c>RowsRead = Quarantined + Accepted + Σ Filtered</c> must hold.</summary>
 /// <param name="LandingKey">Decoded landing key.</param>
 /// <param name="Source">Source name.</param>
-/// <param name="Status">Manifest status: complete, partial, empty or too_large.</param>
+/// <param name="Status">Manifest status: complete, partial, empty or too_large; <c>skipped</c> for an object never read (see <paramref name="SkippedReason"/>).</param>
 /// <param name="RowsRead">Records read.</param>
 /// <param name="Quarantined">Records quarantined at ingest.</param>
 /// <param name="Accepted">Staged records accepted into the source's first table.</param>
 /// <param name="Filtered">Staged records filtered, by rule.</param>
 /// <param name="Unaccounted">Staged records not yet accounted by any recompute (work still queued), or mismatches.</param>
-/// <param name="DuplicateOf">Another landing key that held the same content when this one was ingested, or null.</param>
+/// <param name="DuplicateOf">
+/// Another landing key that held the same content when this one was ingested and still holds it (a re-sent or copied
+/// file), or null. The copy's rows are accounted like any object's: accepted, or filtered (in strict, exact duplicate
+/// readings as <c>duplicate_reading</c>, a repeated customer record as <c>superseded_record</c>).
+/// </param>
+/// <param name="SkippedReason">Why an object under a landing prefix was not read (<c>unsupported object name</c>, <c>folder marker</c>), or null.</param>
 public sealed record ObjectReconciliation(string LandingKey, string Source, string Status, long RowsRead, long Quarantined, long Accepted,
-    IReadOnlyDictionary<string, long> Filtered, long Unaccounted, string? DuplicateOf = null)
+    IReadOnlyDictionary<string, long> Filtered, long Unaccounted, string? DuplicateOf = null, string? SkippedReason = null)
 {
+    /// <summary>The status of an object skipped for its name: no rows read, nothing staged, balanced.</summary>
+    public const string SkippedStatus = "skipped";
+
     /// <summary>Whether every read row is accounted for exactly once.</summary>
     public bool Balanced => Unaccounted == 0 && RowsRead == Quarantined + Accepted + Filtered.Values.Sum();
 }
@@ -29,12 +37,24 @@ public sealed record ObjectReconciliation(string LandingKey, string Source, stri
 /// </summary>
 public sealed class LakeBookkeeping
 {
-    private LakeBookkeeping(IReadOnlyList<IngestManifest> manifests, IReadOnlyList<PartitionOutcome> outcomes, IReadOnlyDictionary<(string, string), RefineDetail> details)
+    private LakeBookkeeping(IReadOnlyList<LedgerEntry> ledger, IReadOnlyList<IngestManifest> manifests, IReadOnlyList<PartitionOutcome> outcomes,
+        IReadOnlyDictionary<(string, string), RefineDetail> details, IReadOnlyList<SkippedObject> skipped)
     {
+        Ledger = ledger;
         Manifests = manifests;
         Outcomes = outcomes;
         Details = details;
+        Skipped = skipped;
     }
+
+    /// <summary>Every ledger entry (the ingested landing objects, ordered by key).</summary>
+    public IReadOnlyList<LedgerEntry> Ledger { get; }
+
+    /// <summary>
+    /// Objects under the landing prefixes that ingest skips without reading (names that are not a data file's, folder
+    /// markers) and that have no ledger entry, found by listing the prefixes; empty when the load did not list them.
+    /// </summary>
+    public IReadOnlyList<SkippedObject> Skipped { get; }
 
     /// <summary>The manifest of every ingested landing object (ledger order).</summary>
     public IReadOnlyList<IngestManifest> Manifests { get; }
@@ -46,7 +66,14 @@ public sealed class LakeBookkeeping
     public IReadOnlyDictionary<(string Table, string Partition), RefineDetail> Details { get; }
 
     /// <summary>Reads the bookkeeping (manifests and details from the store, in parallel).</summary>
-    public static async Task<LakeBookkeeping> LoadAsync(LakeIndex index, IObjectStore store, CancellationToken ct = default)
+    /// <param name="index">The lake's index.</param>
+    /// <param name="store">The lake's object store.</param>
+    /// <param name="options">
+    /// When given, the landing prefixes are listed and the objects ingest skips by these options' name rules
+    /// (<see cref="LakeOptions.IsDataObjectName"/>) are reported in <see cref="Skipped"/>; null: no listing.
+    /// </param>
+    /// <param name="ct">Cancellation.</param>
+    public static async Task<LakeBookkeeping> LoadAsync(LakeIndex index, IObjectStore store, LakeOptions? options, CancellationToken ct = default)
     {
         var ledger = await index.Ledger.ListAsync(ct);
         var outcomes = await index.Refine.ListOutcomesAsync(ct);
@@ -68,8 +95,23 @@ public sealed class LakeBookkeeping
             })));
         var byPartition = new Dictionary<(string, string), RefineDetail>();
         for (var i = 0; i < outcomes.Count; i++) if (details[i] is { } d) byPartition[(outcomes[i].Table, outcomes[i].Partition)] = d;
-        return new LakeBookkeeping(manifests.Where(m => m is not null).Select(m => m!).ToList(), outcomes, byPartition);
+        var skipped = new List<SkippedObject>();
+        if (options is not null)
+        {
+            var ingested = ledger.Select(e => e.LandingKey).ToHashSet(StringComparer.Ordinal);
+            foreach (var source in LandingSource.All)
+                foreach (var o in await store.ListAsync(source.LandingPrefix, ct))
+                {
+                    if (ingested.Contains(o.Key)) continue;
+                    if (LandingSource.IsFolderMarker(o.Key)) skipped.Add(new SkippedObject(o.Key, source.Name, "folder marker"));
+                    else if (!options.IsDataObjectName(o.Key)) skipped.Add(new SkippedObject(o.Key, source.Name, Ingestor.SkippedReason));
+                }
+        }
+        return new LakeBookkeeping(ledger, manifests.Where(m => m is not null).Select(m => m!).ToList(), outcomes, byPartition, skipped);
     }
+
+    /// <summary>Reads the bookkeeping of the ingested objects only (no listing of the landing prefixes).</summary>
+    public static Task<LakeBookkeeping> LoadAsync(LakeIndex index, IObjectStore store, CancellationToken ct = default) => LoadAsync(index, store, null, ct);
 
     private static async Task<T?> ReadAsync<T>(IObjectStore store, string key, Func<string, T> parse, CancellationToken ct) where T : class
     {
@@ -83,18 +125,28 @@ public sealed class LakeBookkeeping
     }
 }
 
+/// <summary>An object under a landing prefix that ingest skips without reading it.</summary>
+/// <param name="LandingKey">Decoded landing key.</param>
+/// <param name="Source">Source whose landing prefix holds it.</param>
+/// <param name="Reason"><c>unsupported object name</c> or <c>folder marker</c>.</param>
+public sealed record SkippedObject(string LandingKey, string Source, string Reason);
+
 /// <summary>Adds up ingest manifests and refine details into the per-object reconciliation (guarantee 3 of the design).</summary>
 public static class Reconciliation
 {
-    /// <summary>Computes the reconciliation of every ingested landing object.</summary>
-    public static async Task<IReadOnlyList<ObjectReconciliation>> ComputeAsync(LakeIndex index, IObjectStore store, CancellationToken ct = default) =>
-        Compute(await LakeBookkeeping.LoadAsync(index, store, ct));
+    /// <summary>
+    /// Computes the reconciliation of every landing object: each ingested one, and each one ingest skips for its name
+    /// (by <paramref name="options"/>' rules; default options when null), which balances with zero rows.
+    /// </summary>
+    public static async Task<IReadOnlyList<ObjectReconciliation>> ComputeAsync(LakeIndex index, IObjectStore store, LakeOptions? options = null, CancellationToken ct = default) =>
+        Compute(await LakeBookkeeping.LoadAsync(index, store, options ?? new LakeOptions(), ct));
 
     /// <summary>Computes the reconciliation from a read of the bookkeeping.</summary>
     public static IReadOnlyList<ObjectReconciliation> Compute(LakeBookkeeping books)
     {
         var result = new List<ObjectReconciliation>();
-        foreach (var m in books.Manifests.OrderBy(m => m.LandingKey, StringComparer.Ordinal))
+        var duplicateOf = Duplicates(books.Manifests);
+        foreach (var m in books.Manifests)
         {
             var first = LandingSource.ByName(m.Source).FirstTable.Name;
             long accepted = 0, staged = 0;
@@ -106,7 +158,43 @@ public static class Reconciliation
                 foreach (var (rule, n) in t.Filtered) { filtered[rule] = filtered.GetValueOrDefault(rule) + n; staged += n; }
                 staged += t.Accepted;
             }
-            result.Add(new ObjectReconciliation(m.LandingKey, m.Source, m.Status, m.RowsRead, m.RowsQuarantined, accepted, filtered, m.RowsStaged - staged, m.DuplicateOf));
+            result.Add(new ObjectReconciliation(m.LandingKey, m.Source, m.Status, m.RowsRead, m.RowsQuarantined, accepted, filtered, m.RowsStaged - staged,
+                duplicateOf.GetValueOrDefault(m.LandingKey)));
+        }
+        foreach (var s in books.Skipped)
+            result.Add(new ObjectReconciliation(s.LandingKey, s.Source, ObjectReconciliation.SkippedStatus, 0, 0, 0, new SortedDictionary<string, long>(), 0, null, s.Reason));
+        result.Sort((a, b) => string.CompareOrdinal(a.LandingKey, b.LandingKey));
+        return result;
+    }
+
+    /// <summary>
+    /// Which ingested object is a copy of which, among the objects that hold the same content now. A copy names the
+    /// original it found at ingest, while that original still holds the content; where several hold it and none names
+    /// another (copies ingested concurrently, or their original deleted), the first key (ordinal) stands as the
+    /// original and the others name it. Empty objects are nobody's copy.
+    /// </summary>
+    private static Dictionary<string, string> Duplicates(IReadOnlyList<IngestManifest> manifests)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var group in manifests.Where(m => m.ContentHash.Length > 0 && m.RowsRead > 0).GroupBy(m => m.ContentHash, StringComparer.Ordinal))
+        {
+            var keys = group.Select(m => m.LandingKey).ToHashSet(StringComparer.Ordinal);
+            if (keys.Count < 2) continue;
+            foreach (var m in group)
+                if (m.DuplicateOf is { } d && d != m.LandingKey && keys.Contains(d)) result[m.LandingKey] = d;
+            // Two objects naming each other (one re-uploaded after its copy was ingested): the first key of the cycle stands.
+            foreach (var k in keys)
+            {
+                var path = new List<string>();
+                for (var at = k; result.TryGetValue(at, out var next); at = next)
+                {
+                    var i = path.IndexOf(at);
+                    if (i >= 0) { result.Remove(path.Skip(i).Min(StringComparer.Ordinal)!); break; }
+                    path.Add(at);
+                }
+            }
+            var roots = keys.Where(k => !result.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+            foreach (var r in roots.Skip(1)) result[r] = roots[0];
         }
         return result;
     }
