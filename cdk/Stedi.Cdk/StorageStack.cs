@@ -145,6 +145,8 @@ public sealed class StorageStack : Stack
             Encryption = QueueEncryption.SQS_MANAGED,
             EnforceSSL = true,
             VisibilityTimeout = Duration.Seconds(Topology.RefreshVisibilityTimeoutSeconds),
+            // A batching window for refresh work: an upload burst's ingests coalesce into one message per partition.
+            DeliveryDelay = Duration.Seconds(Topology.RefreshDeliveryDelaySeconds),
             RetentionPeriod = Duration.Days(Topology.QueueRetentionDays),
             DeadLetterQueue = new DeadLetterQueue { Queue = RefreshDeadLetterQueue, MaxReceiveCount = Topology.MaxReceiveCount },
         });

@@ -94,6 +94,8 @@ public sealed class StorageStackTests(SynthFixture synth)
         Assert.Equal(Topology.RefreshDeduplicationScope, refresh.GetProperty("DeduplicationScope").GetString());
         Assert.Equal(Topology.RefreshFifoThroughputLimit, refresh.GetProperty("FifoThroughputLimit").GetString());
         Assert.Equal(6 * Topology.RefineTimeoutSeconds, refresh.GetProperty("VisibilityTimeout").GetInt32());
+        Assert.Equal(10, refresh.GetProperty("DelaySeconds").GetInt32());
+        Assert.Equal(Topology.RefreshDeliveryDelaySeconds, refresh.GetProperty("DelaySeconds").GetInt32());
         var redrive = refresh.GetProperty("RedrivePolicy");
         Assert.Equal(Topology.MaxReceiveCount, redrive.GetProperty("maxReceiveCount").GetInt32());
         var dlqId = redrive.GetProperty("deadLetterTargetArn").GetProperty("Fn::GetAtt")[0].GetString()!;

@@ -30,6 +30,7 @@ public sealed class EmulatedTopologyTests
         Assert.Equal(("true", "false"), (refresh["FifoQueue"], refresh["ContentBasedDeduplication"]));
         Assert.Equal(Topology.RefreshDeduplicationScope, refresh["DeduplicationScope"]);
         Assert.Equal(Topology.RefreshFifoThroughputLimit, refresh["FifoThroughputLimit"]);
+        Assert.Equal("0", refresh["DelaySeconds"]); // the stack's is Topology.RefreshDeliveryDelaySeconds; the emulation drains at once
         Assert.Equal(Days(Topology.QueueRetentionDays), refresh["MessageRetentionPeriod"]);
 
         var notifications = await d.Lake.S3.GetBucketNotificationAsync(new GetBucketNotificationRequest { BucketName = d.Lake.Config.Bucket });

@@ -31,9 +31,13 @@ namespace Stedi.Twin.Emulation;
 /// <param name="RefineConcurrency">Concurrent pollers of the refresh queue (FIFO keeps one partition at a time).</param>
 /// <param name="RetryDelaySeconds">How soon a failed message is received again (see <see cref="EventSourceMappingOptions"/>).</param>
 /// <param name="Region">Region.</param>
+/// <param name="RefreshDeliveryDelaySeconds">The refresh queue's <c>DelaySeconds</c>. The stack's is
+/// <see cref="Topology.RefreshDeliveryDelaySeconds"/>; the emulation's default is none, so that a run drains in seconds
+/// (coalescing then rests on the pending marks alone).</param>
 public sealed record EmulationSettings(
     string Name, ConsentProfile Profile = ConsentProfile.Strict, int MaxReceives = Topology.MaxReceiveCount, long? MaxObjectBytes = Topology.MaxObjectBytes,
-    int IngestBatchSize = Topology.IngestBatchSize, int RefineBatchSize = Topology.RefineBatchSize, int RefineConcurrency = 2, int RetryDelaySeconds = 1, string Region = "us-east-1")
+    int IngestBatchSize = Topology.IngestBatchSize, int RefineBatchSize = Topology.RefineBatchSize, int RefineConcurrency = 2, int RetryDelaySeconds = 1, string Region = "us-east-1",
+    int RefreshDeliveryDelaySeconds = 0)
 {
     /// <summary>A fresh resource-name prefix, <c>stedi-emu-&lt;8 hex&gt;</c>.</summary>
     public static string NewName() => "stedi-emu-" + Guid.NewGuid().ToString("N")[..8];
@@ -167,6 +171,7 @@ public sealed class EmulatedDeployment : IDisposable
                     attrs["ContentBasedDeduplication"] = "false";
                     attrs["DeduplicationScope"] = Topology.RefreshDeduplicationScope;
                     attrs["FifoThroughputLimit"] = Topology.RefreshFifoThroughputLimit;
+                    attrs["DelaySeconds"] = settings.RefreshDeliveryDelaySeconds.ToString(CultureInfo.InvariantCulture);
                 }
                 var q = await sqs.CreateQueueAsync(new CreateQueueRequest { QueueName = name + suffix, Attributes = attrs }, ct);
                 return new QueuePair(q.QueueUrl, await ArnAsync(sqs, q.QueueUrl, ct), dlq.QueueUrl);
