@@ -19,6 +19,7 @@ public sealed class RefineContext
     private readonly IBatchCache _cache;
     private readonly StagedReader _staged;
     private readonly Dictionary<string, string> _customerKeys = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IReadOnlyList<ObjectInfo>> _listings = new(StringComparer.Ordinal);
 
     internal RefineContext(IObjectStore store, LakeIndex index, ConsentRules rules, IBatchCache cache, StagedReader staged,
         string partition, RefineDetail detail, CancellationToken ct)
@@ -60,10 +61,21 @@ public sealed class RefineContext
     /// <summary>Objects read from the store or cache so far (staged and upstream).</summary>
     public int ObjectsRead { get; private set; }
 
+    /// <summary>
+    /// The partition's staged objects of a source, listed once per recompute: every slice reads the same objects, and
+    /// the slice count is decided from the same listing.
+    /// </summary>
+    internal async Task<IReadOnlyList<ObjectInfo>> StagedListingAsync(TableSchema staged)
+    {
+        if (!_listings.TryGetValue(staged.Name, out var listing))
+            _listings[staged.Name] = listing = await _staged.ListAsync(staged, Partition, CancellationToken);
+        return listing;
+    }
+
     /// <summary>The partition's (or slice's) staged rows of a source.</summary>
     public async Task<StagedRows> StagedAsync(TableSchema staged)
     {
-        var rows = await _staged.ReadAsync(staged, Partition, Pool, Slice, CancellationToken);
+        var rows = await _staged.ReadAsync(staged, Partition, await StagedListingAsync(staged), Pool, Slice, CancellationToken);
         ObjectsRead += rows.ObjectsRead;
         return rows;
     }

@@ -72,7 +72,7 @@ public sealed class Refiner
         var detail = new RefineDetail { Table = work.Table, Partition = work.Partition };
         var ctx = new RefineContext(_store, _index, _rules, _cache, _staged, work.Partition, detail, ct);
 
-        var slices = await SlicesAsync(recipe, work.Partition, ct);
+        var slices = await SlicesAsync(recipe, ctx);
         var key = recipe.Output.PartitionObjectKey(work.Partition);
         string hash;
         long rows;
@@ -124,10 +124,10 @@ public sealed class Refiner
     }
 
     /// <summary>Slices needed: the staged rows (estimated from the listing's bytes) per <see cref="LakeOptions.SliceRows"/>.</summary>
-    private async Task<int> SlicesAsync(ITableRecipe recipe, string partition, CancellationToken ct)
+    private async Task<int> SlicesAsync(ITableRecipe recipe, RefineContext ctx)
     {
         if (recipe.SliceBy is not { } by) return 1;
-        var bytes = await _staged.StagedBytesAsync(by.Staged, partition, ct);
+        var bytes = StagedReader.ParquetBytes(await ctx.StagedListingAsync(by.Staged));
         // Typed staged Parquet holds 8-12 bytes a row; assuming 4 keeps a slice under its row budget.
         var estimatedRows = bytes / 4;
         return (int)Math.Clamp((estimatedRows + _options.SliceRows - 1) / Math.Max(1, _options.SliceRows), 1, 4096);

@@ -55,18 +55,27 @@ internal sealed class StagedReader(IObjectStore store, IBatchCache cache, LakeOp
 {
     private sealed record CompactManifest(string ParquetKey, Dictionary<string, string> Included);
 
-    /// <summary>Bytes of a partition's staged objects (its listing), to decide how many slices a recompute needs.</summary>
-    public async Task<long> StagedBytesAsync(TableSchema staged, string partition, CancellationToken ct) =>
-        (await store.ListAsync(staged.PartitionPrefix(partition), ct)).Where(o => !o.Key.EndsWith(".json", StringComparison.Ordinal)).Sum(o => o.Size);
+    /// <summary>A partition's staged objects (one LIST); a recompute lists once and reads every slice from that listing.</summary>
+    public Task<IReadOnlyList<ObjectInfo>> ListAsync(TableSchema staged, string partition, CancellationToken ct) =>
+        store.ListAsync(staged.PartitionPrefix(partition), ct);
+
+    /// <summary>Bytes of a listing's Parquet objects, to decide how many slices a recompute needs.</summary>
+    public static long ParquetBytes(IReadOnlyList<ObjectInfo> listing) =>
+        listing.Where(o => !o.Key.EndsWith(".json", StringComparison.Ordinal)).Sum(o => o.Size);
 
     /// <summary>
     /// Reads the staged rows of a partition — all of them, or one slice's; compacts the partition when due (after
     /// reading, so the compaction holds what was read; never while slicing).
     /// </summary>
-    public async Task<StagedRows> ReadAsync(TableSchema staged, string partition, StringPool pool, Slice? slice, CancellationToken ct)
+    /// <param name="staged">The source's staged table.</param>
+    /// <param name="partition">Partition value.</param>
+    /// <param name="listed">The partition's listing (<see cref="ListAsync"/>).</param>
+    /// <param name="pool">String pool of the recompute (or slice).</param>
+    /// <param name="slice">The slice to keep, or null for every row.</param>
+    /// <param name="ct">Cancellation.</param>
+    public async Task<StagedRows> ReadAsync(TableSchema staged, string partition, IReadOnlyList<ObjectInfo> listed, StringPool pool, Slice? slice, CancellationToken ct)
     {
         var prefix = staged.PartitionPrefix(partition);
-        var listed = await store.ListAsync(prefix, ct);
         var objects = new Dictionary<string, ObjectInfo>(StringComparer.Ordinal);
         var compactManifests = new List<ObjectInfo>();
         foreach (var o in listed)
