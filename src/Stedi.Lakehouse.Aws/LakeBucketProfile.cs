@@ -36,7 +36,7 @@ public sealed record BucketLakeMetadata(string Profile, int SchemaVersion, DateT
 public sealed class LakeBucketProfile
 {
     /// <summary>The key of the record, at the bucket root.</summary>
-    public const string Key = "lake.json";
+    public const string Key = LakeKeys.LakeProfile;
 
     /// <summary>The lake layout version this build writes (as a local lake's).</summary>
     public const int CurrentSchemaVersion = 1;

@@ -151,6 +151,20 @@ public sealed class BucketProfileTests
         Assert.Equal("first", await new StreamReader(r.ResponseStream, Encoding.UTF8).ReadToEndAsync());
     }
 
+    [Fact]
+    public void The_record_is_where_the_stack_lets_every_function_read_and_create_it()
+    {
+        Assert.Equal(Stedi.Deployment.Topology.LakeProfileKey, LakeBucketProfile.Key);
+        var metadata = new BucketLakeMetadata("rubric", 1, new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc), "f");
+        var json = Encoding.UTF8.GetString(LakeBucketProfile.ToJson(metadata));
+        Assert.Equal("{\n  \"profile\": \"rubric\",\n  \"schema_version\": 1,\n  \"created_at\": \"2026-01-02T03:04:05.0000000Z\",\n  \"created_by\": \"f\"\n}", json);
+        Assert.Equal(metadata, LakeBucketProfile.Parse(Encoding.UTF8.GetBytes(json), "x"));
+        Assert.Equal("x is not valid lake metadata (it needs \"profile\" and \"schema_version\")",
+            Assert.Throws<InvalidDataException>(() => LakeBucketProfile.Parse("{}"u8.ToArray(), "x")).Message);
+        Assert.Equal("lake.json names an unknown profile 'lenient' (expected strict or rubric)",
+            Assert.Throws<InvalidDataException>(() => LakeBucketProfile.Parse("""{"profile":"lenient","schema_version":1}"""u8.ToArray(), "x")).Message);
+    }
+
     private static async Task<List<string>> KeysAsync(EmulatedDeployment d) =>
         (await d.Lake.ObjectStore.ListAsync("")).Select(o => o.Key).Order(StringComparer.Ordinal).ToList();
 
