@@ -105,7 +105,7 @@ public sealed class LakeBucketProfile
 
     /// <summary>The bucket's record, or null when it has none (nothing has been written with a profile check yet).</summary>
     /// <exception cref="InvalidDataException">The object is not a valid record.</exception>
-    /// <exception cref="AmazonS3Exception">S3 refused the GET (other than 404).</exception>
+    /// <exception cref="AmazonS3Exception">S3 refused the GET (other than a 404 for the key: a missing bucket is an error).</exception>
     public static async Task<BucketLakeMetadata?> ReadAsync(IAmazonS3 s3, string bucket, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(s3);
@@ -117,7 +117,7 @@ public sealed class LakeBucketProfile
             await r.ResponseStream.CopyToAsync(buffer, ct).ConfigureAwait(false);
             bytes = buffer.ToArray();
         }
-        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound && e.ErrorCode != "NoSuchBucket")
         {
             return null;
         }
