@@ -113,7 +113,16 @@ public sealed class CrashResumeTests(UninterruptedRun oracle) : IClassFixture<Un
         Assert.Empty(Directory.EnumerateFiles(lake, "*.tmp"));
     }
 
-    private LeftBehind KillThenResume(string killAfter, int parallelism, string killedWhere)
+    [Fact]
+    public void Killed_during_refine_then_watch_once_finishes_the_pending_work()
+    {
+        // watch opens the lake, finishes what the journal holds, then delivers the landing objects it finds (none new here).
+        var left = KillThenResume("refine:10", parallelism: 2, "after 10 recompute(s)", watch: true);
+        Assert.Equal(13, left.Ledger);
+        Assert.True(left.Journal > 0, left.ToString());
+    }
+
+    private LeftBehind KillThenResume(string killAfter, int parallelism, string killedWhere, bool watch = false)
     {
         using var tmp = new TempFolder();
         var lake = tmp.File("lake");
@@ -124,8 +133,13 @@ public sealed class CrashResumeTests(UninterruptedRun oracle) : IClassFixture<Un
         var left = LeftBehindIn(lake);
 
         var summaryFile = tmp.File("summary.json");
-        var resumed = Stedi.Run("run", "--keep", "--landing", Repo.Landing, "--lake", lake, "--summary-json", summaryFile);
+        var resumed = watch
+            ? Stedi.Run("watch", "--once", "--lake", lake)
+            : Stedi.Run("run", "--keep", "--landing", Repo.Landing, "--lake", lake, "--summary-json", summaryFile);
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        if (watch)
+            Assert.Matches($@"\n\d\d:\d\d:\d\d resumed {left.Journal} refresh groups an interrupted run left pending; \d+ recomputes; tables ", resumed.Stdout);
+        else
         using (var summary = JsonDocument.Parse(File.ReadAllText(summaryFile)))
         {
             var tables = summary.RootElement.GetProperty("tables");

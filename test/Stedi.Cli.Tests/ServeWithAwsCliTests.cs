@@ -65,10 +65,40 @@ public sealed class ServeWithAwsCliTests
             Assert.Equal(mine.Stdout, remote.Stdout);
         }
 
+        var missing = Stedi.Run("query", "--endpoint", served.Endpoint, "--bucket", "no-such-bucket", "SELECT count(*) FROM customer_trusted");
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Equal($"error: no bucket no-such-bucket at {served.Endpoint}: pass the lake bucket's name (stedi emulate --serve prints it; on AWS it is the " +
+                     "Storage stack's LakeBucketName output)\n", missing.Stderr);
+
         var stopped = await served.StopAsync();
         Assert.True(stopped.ExitCode == 0, stopped.ToString());
         Assert.Contains("dead-letter queues: empty", stopped.Stdout);
         Assert.Contains("SIGTERM: stopping after the invocations in flight (SIGTERM again stops at once)", stopped.Stderr);
+    }
+
+    [Fact]
+    public void Query_of_a_bucket_says_what_is_missing()
+    {
+        var noBucket = Stedi.Run("query", "--endpoint", "http://127.0.0.1:1", "SELECT 1");
+        Assert.Equal(2, noBucket.ExitCode);
+        Assert.StartsWith("error: --endpoint needs --bucket NAME, the lake bucket (stedi emulate --serve prints both)\n", noBucket.Stderr);
+        var nothing = Stedi.Run("query", "--endpoint", "http://127.0.0.1:1", "--bucket", "lake", "SELECT count(*) FROM customer_trusted");
+        Assert.Equal(2, nothing.ExitCode);
+        Assert.Equal("error: nothing answers at http://127.0.0.1:1 (Connection refused): start an emulated deployment with stedi emulate --serve, " +
+                     "which prints its endpoint and bucket\n", nothing.Stderr);
+        var serveMissing = Stedi.Run("emulate", "--serve", "--landing", "no/such/folder");
+        Assert.Equal(2, serveMissing.ExitCode);
+        Assert.StartsWith("error: landing folder not found: no/such/folder (run from the repository root, or pass --landing)\n", serveMissing.Stderr);
+    }
+
+    [Fact]
+    public void A_bucket_query_copies_the_tables_its_SQL_names()
+    {
+        Assert.True(BucketCopy.Names("select count(*) from Customer_Trusted", "customer_trusted"));
+        Assert.True(BucketCopy.Names("SELECT * FROM \"machine_learning_curated\"", "machine_learning_curated"));
+        Assert.False(BucketCopy.Names("SELECT * FROM customer_trusted_old", "customer_trusted"));
+        Assert.False(BucketCopy.Names("SELECT * FROM customer_curated", "customer_trusted"));
+        Assert.True(BucketCopy.Names("SELECT reason FROM quarantine", "quarantine"));
     }
 
     [SlowFact]
