@@ -53,7 +53,7 @@ internal sealed class BucketCopy : IDisposable
             {
                 if (await LakeBucketProfile.ReadAsync(s3, bucket, ct) is { } recorded) profile = recorded.ConsentProfile;
             }
-            catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.Forbidden) { } // a reader may not read lake.json: strict's columns for empty views
+            catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.Forbidden && e.ErrorCode != "NoSuchBucket") { } // a reader may not read lake.json: strict's columns for empty views
             var bucketFolder = Path.Combine(root, LocalLake.BucketName);
             var catalog = new JsonCatalog(Path.Combine(root, "catalog"), bucketFolder);
             var prefixes = new List<string>();

@@ -70,7 +70,7 @@ public sealed class LakeBucketProfile
     /// <returns>The bucket's record.</returns>
     /// <exception cref="BucketProfileMismatchException">The bucket records another profile: write nothing.</exception>
     /// <exception cref="InvalidDataException">The record is not valid, or has a layout version this build does not write.</exception>
-    /// <exception cref="AmazonS3Exception">S3 refused a call (e.g. AccessDenied: the role needs s3:GetObject and s3:PutObject on lake.json).</exception>
+    /// <exception cref="AmazonS3Exception">S3 refused a call (e.g. AccessDenied: the role needs s3:ListBucket, and s3:GetObject and s3:PutObject on lake.json).</exception>
     public async Task<BucketLakeMetadata> EnsureAsync(CancellationToken ct = default)
     {
         if (_verified is { } known) return known;
@@ -103,25 +103,23 @@ public sealed class LakeBucketProfile
         return recorded;
     }
 
-    /// <summary>The bucket's record, or null when it has none (nothing has been written with a profile check yet).</summary>
+    /// <summary>
+    /// The bucket's record, or null when it has none (nothing has been written with a profile check yet). Whether it
+    /// exists is decided by listing its key, never by a GET error: S3 answers a GET of a missing key with 403 to a caller
+    /// that may not list the bucket, and absence is never read from an error (as everywhere in the functions).
+    /// </summary>
     /// <exception cref="InvalidDataException">The object is not a valid record.</exception>
-    /// <exception cref="AmazonS3Exception">S3 refused the GET (other than a 404 for the key: a missing bucket is an error).</exception>
+    /// <exception cref="AmazonS3Exception">S3 refused the LIST or the GET (e.g. NoSuchBucket, AccessDenied).</exception>
     public static async Task<BucketLakeMetadata?> ReadAsync(IAmazonS3 s3, string bucket, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(s3);
-        byte[] bytes;
-        try
-        {
-            using var r = await s3.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = Key }, ct).ConfigureAwait(false);
-            using var buffer = new MemoryStream();
-            await r.ResponseStream.CopyToAsync(buffer, ct).ConfigureAwait(false);
-            bytes = buffer.ToArray();
-        }
-        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound && e.ErrorCode != "NoSuchBucket")
-        {
-            return null;
-        }
-        return Parse(bytes, $"s3://{bucket}/{Key}");
+        // "lake.json" sorts before every other key it prefixes, so one key is enough.
+        var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket, Prefix = Key, MaxKeys = 1 }, ct).ConfigureAwait(false);
+        if (!(listed.S3Objects ?? []).Any(o => o.Key == Key)) return null;
+        using var r = await s3.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = Key }, ct).ConfigureAwait(false);
+        using var buffer = new MemoryStream();
+        await r.ResponseStream.CopyToAsync(buffer, ct).ConfigureAwait(false);
+        return Parse(buffer.ToArray(), $"s3://{bucket}/{Key}");
     }
 
     /// <summary>The record as written: the same JSON fields as a local lake's <c>lake.json</c>.</summary>

@@ -33,7 +33,14 @@ public sealed class BucketProfileTests
         Assert.Null(await LakeBucketProfile.ReadAsync(deployment.Lake.S3, name)); // the stack does not write it; the functions do
 
         await deployment.UploadAsync("customer/landing/first.json", first);
-        await deployment.RunUntilQuietAsync();
+        using (var calls = new AwsCallLog(deployment.Lake.S3))
+        {
+            await deployment.RunUntilQuietAsync();
+            // Absence is decided by LIST, never by a GET error (issue 10): the first writer listed lake.json, found nothing, created it.
+            Assert.Empty(calls.ReadsOfMissingKeys);
+            Assert.Contains(calls.S3, c => c.Operation == "LIST" && c.Key == "lake.json");
+            Assert.Contains(calls.S3, c => c.Operation == "PUT" && c.Key == "lake.json");
+        }
         var recorded = await LakeBucketProfile.ReadAsync(deployment.Lake.S3, name);
         Assert.NotNull(recorded);
         Assert.Equal(("strict", 1, $"{name}-ingest-customer"), (recorded.Profile, recorded.SchemaVersion, recorded.CreatedBy));
