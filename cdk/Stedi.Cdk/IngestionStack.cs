@@ -103,6 +103,9 @@ public sealed class IngestionStack : Stack
             // s3:prefix for a condition to match (GetObject API reference, "Permissions":
             // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html).
             role.AddToPolicy(lake.ListBucket());
+            // Every function: read the bucket's profile record before it writes, and create it when it writes first
+            // (a conditional PutObject); a function deployed with another profile then refuses to write (LakeBucketProfile).
+            role.AddToPolicy(lake.Key("ReadOrCreateLakeProfile", ["s3:GetObject", "s3:PutObject"], Topology.LakeProfileKey));
             role.AddToPolicy(StorageStack.DecryptViaS3(storage.LakeKey.KeyArn, "UseLakeKeyThroughS3", write: true));
             role.AddToPolicy(IndexReadWrite(storage));
             role.AddToPolicy(SendRefresh(storage.RefreshQueue));
@@ -291,6 +294,13 @@ public sealed class IngestionStack : Stack
             Sid = sid,
             Actions = actions,
             Resources = Objects(patterns),
+        });
+
+        public PolicyStatement Key(string sid, string[] actions, string key) => new(new PolicyStatementProps
+        {
+            Sid = sid,
+            Actions = actions,
+            Resources = [$"{bucketArn}/{key}"],
         });
 
         public PolicyStatement ListBucket() => new(new PolicyStatementProps

@@ -1,6 +1,7 @@
 using Stedi.Twin;
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Stedi.Twin.Emulation;
@@ -13,10 +14,21 @@ namespace Stedi.Cli;
 /// <summary>Settings of <c>stedi emulate</c>.</summary>
 public sealed class EmulateSettings : CommandSettings
 {
+    /// <summary>The default landing folder (without <c>--serve</c>).</summary>
+    public static readonly string DefaultLanding = Path.Combine("data", "stedi", "landing");
+
     /// <summary>Landing folder.</summary>
     [CommandOption("--landing <DIR>")]
-    [Description("Folder holding customer/, accelerometer/ and step_trainer/ landing files. Default: data/stedi/landing")]
-    public string Landing { get; init; } = Path.Combine("data", "stedi", "landing");
+    [Description("Folder holding customer/, accelerometer/ and step_trainer/ landing files to upload. Default: data/stedi/landing; " +
+                 "with --serve, nothing is uploaded unless --landing is given")]
+    public string? Landing { get; init; }
+
+    /// <summary>Keep serving.</summary>
+    [CommandOption("--serve")]
+    [Description("Keep the deployment running and polling its queues like the event source mappings until Ctrl+C or SIGTERM: prints " +
+                 "`ready: bucket=NAME endpoint=URL` and the STEDI_* variables, then a line each time the queues go idle. Upload with " +
+                 "aws --endpoint-url URL s3 cp FILE s3://NAME/customer/landing/, query with stedi query --endpoint URL --bucket NAME")]
+    public bool Serve { get; init; }
 
     /// <summary>Profile.</summary>
     [CommandOption("--profile <PROFILE>")]
@@ -36,7 +48,7 @@ public sealed class EmulateSettings : CommandSettings
     /// <summary>maxReceiveCount.</summary>
     [CommandOption("--max-receives <N>")]
     [Description("Redrive policy maxReceiveCount of every queue: a message failing N times moves to the DLQ. Default: 5 (as the stack)")]
-    public int MaxReceives { get; init; } = 5;
+    public int MaxReceives { get; init; } = Stedi.Deployment.Topology.MaxReceiveCount;
 
     /// <summary>Resource name prefix.</summary>
     [CommandOption("--name <PREFIX>")]
@@ -53,8 +65,10 @@ public sealed class EmulateSettings : CommandSettings
     {
         if (!Enum.TryParse<ConsentProfile>(Profile, true, out _)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
         if (MaxReceives is < 1 or > 1000) return ValidationResult.Error("--max-receives must be between 1 and 1000");
-        if (!Directory.Exists(Landing)) return ValidationResult.Error($"landing folder not found: {Landing} (run from the repository root, or pass --landing)");
-        if (LandingFolderCheck.Problem(Landing) is { } problem) return ValidationResult.Error(problem);
+        var landing = Landing ?? (Serve ? null : DefaultLanding);
+        if (landing is not null && !Directory.Exists(landing))
+            return ValidationResult.Error($"landing folder not found: {landing} (run from the repository root, or pass --landing)");
+        if (landing is not null && LandingFolderCheck.Problem(landing) is { } problem) return ValidationResult.Error(problem);
         return ValidationResult.Success();
     }
 }
@@ -67,11 +81,13 @@ public sealed class EmulateCommand : AsyncCommand<EmulateSettings>
     {
         var sw = Stopwatch.StartNew();
         var profile = Enum.Parse<ConsentProfile>(s.Profile, true);
+        // Served, standard output is for the ready line, the variables and the status lines; the rest goes to standard error.
+        var console = s.Serve ? Stderr.Console : AnsiConsole.Console;
         MotoProcess? moto = null;
         string endpoint;
         if (s.Endpoint is null)
         {
-            AnsiConsole.MarkupLine("starting moto ([grey]python3 -m moto.server[/])…");
+            console.MarkupLine("starting moto ([grey]python3 -m moto.server[/])…");
             try { moto = await MotoProcess.StartAsync(ct: ct); }
             catch (Exception e) when (e is InvalidOperationException or TimeoutException)
             {
@@ -90,6 +106,7 @@ public sealed class EmulateCommand : AsyncCommand<EmulateSettings>
         {
             var settings = new EmulationSettings(s.Name ?? EmulationSettings.NewName(), profile, s.MaxReceives);
             using var deployment = await EmulatedDeployment.CreateAsync(endpoint, settings, logFile is null ? null : new JsonLinesLakeLog(logFile), ct);
+            if (s.Serve) return await ServeAsync(s, deployment, moto is not null, sw, ct);
             AnsiConsole.MarkupLine($"moto at [bold]{Markup.Escape(endpoint)}[/]: bucket [bold]{Markup.Escape(deployment.Lake.Config.Bucket)}[/], " +
                 $"3 landing queues + FIFO refresh queue (DLQs after {s.MaxReceives} receives), table {Markup.Escape(deployment.Lake.Config.IndexTable)}, Glue database {Markup.Escape(deployment.Lake.Config.GlueDatabase)}");
             await AnsiConsole.Progress()
@@ -114,7 +131,7 @@ public sealed class EmulateCommand : AsyncCommand<EmulateSettings>
                             try { await Task.Delay(200, refresh.Token); } catch (OperationCanceledException) { }
                         }
                     });
-                    await deployment.UploadAsync(s.Landing, null, (d, n) => { upload.MaxValue = n; upload.Value = d; }, ct);
+                    await deployment.UploadAsync(s.Landing ?? EmulateSettings.DefaultLanding, null, (d, n) => { upload.MaxValue = n; upload.Value = d; }, ct);
                     await deployment.RunUntilQuietAsync(ct: ct);
                     await refresh.CancelAsync();
                     await updater;
@@ -137,5 +154,80 @@ public sealed class EmulateCommand : AsyncCommand<EmulateSettings>
             if (logFile is not null) await logFile.DisposeAsync();
             if (moto is not null) await moto.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// <c>--serve</c>: the deployment as a service. Prints <c>ready: bucket=NAME endpoint=URL</c> and the functions'
+    /// <c>STEDI_*</c> variables on standard output, then polls the queues like the event source mappings (the batch sizes and
+    /// maxReceiveCount of <see cref="Stedi.Deployment.Topology"/>) until Ctrl+C or SIGTERM, printing one status line each
+    /// time the queues go idle after some activity. A first Ctrl+C or SIGTERM lets the invocations in flight finish; a
+    /// second one stops at once. Exit 1 when an event failed or a message is in a dead-letter queue at the end.
+    /// </summary>
+    private static async Task<int> ServeAsync(EmulateSettings s, EmulatedDeployment deployment, bool ownMoto, Stopwatch sw, CancellationToken ct)
+    {
+        var err = Stderr.Console;
+        var bucket = deployment.Lake.Config.Bucket;
+        if (s.Landing is not null)
+        {
+            var keys = await deployment.UploadAsync(s.Landing, null, null, ct);
+            err.MarkupLine(Markup.Escape($"uploaded {keys.Count} landing file(s) from {s.Landing}"));
+        }
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var abort = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var signals = 0;
+        void OnSignal(PosixSignalContext c)
+        {
+            if (Interlocked.Increment(ref signals) > 1) { abort.Cancel(); return; }
+            c.Cancel = true; // stop gracefully: no new batch is received, the ones in flight finish
+            Stderr.Line($"{c.Signal}: stopping after the invocations in flight ({(c.Signal == PosixSignal.SIGINT ? "Ctrl+C" : "SIGTERM")} again stops at once)");
+            stop.Cancel();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+
+        var stdout = Console.Out;
+        stdout.WriteLine($"ready: bucket={bucket} endpoint={deployment.Endpoint}");
+        foreach (var (k, v) in deployment.Environment.Where(kv => kv.Key.StartsWith("STEDI_", StringComparison.Ordinal)))
+            stdout.WriteLine($"{k}={v}");
+        stdout.Flush();
+        err.MarkupLine(Markup.Escape(
+            $"serving {bucket} (profile {s.Profile.ToLowerInvariant()}): upload with AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION={deployment.Settings.Region} " +
+            $"aws --endpoint-url {deployment.Endpoint} s3 cp FILE s3://{bucket}/customer/landing/ (or accelerometer/landing/, step_trainer/landing/); " +
+            $"query with stedi query --endpoint {deployment.Endpoint} --bucket {bucket} \"SQL\"; Ctrl+C stops"));
+
+        await deployment.ServeAsync(async token =>
+        {
+            try { stdout.WriteLine(await IdleLineAsync(deployment, token)); stdout.Flush(); }
+            catch (Exception e) when (e is not OperationCanceledException) { Stderr.Warning($"could not read the deployment's state: {e.Message}"); }
+        }, stop.Token, abort.Token);
+        abort.Token.ThrowIfCancellationRequested();
+
+        var summary = await deployment.SummarizeAsync(sw.Elapsed, CancellationToken.None);
+        SummaryView.Render(summary);
+        var dead = await deployment.DeadLettersAsync(CancellationToken.None);
+        AnsiConsole.MarkupLine(dead == 0 ? "dead-letter queues: empty" : $"[red]dead-letter queues: {dead:N0} message(s)[/]");
+        if (s.SummaryJson is not null) await File.WriteAllTextAsync(s.SummaryJson, summary.ToJson(), CancellationToken.None);
+        if (!ownMoto) err.MarkupLine(Markup.Escape($"the deployment stays in moto at {deployment.Endpoint} (bucket {bucket})"));
+        return summary.Failed > 0 || dead > 0 ? ExitCodes.DataProblem : ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// <c>HH:mm:ss idle: ingested N objects (F failed), retracted R; C recomputes; dead letters D; tables customer_trusted …</c>:
+    /// what the functions did so far and the rows of each table (from the refine outcomes in the index table).
+    /// </summary>
+    internal static async Task<string> IdleLineAsync(EmulatedDeployment deployment, CancellationToken ct)
+    {
+        var outcomes = deployment.IngestOutcomes;
+        var ingested = outcomes.Count(o => o.Status == "ingested");
+        var failed = outcomes.Count(o => o.Status is "failed" or "too_large");
+        var retracted = outcomes.Count(o => o.Status == "retracted");
+        var recomputes = deployment.Mappings.Where(m => m.QueueUrl == deployment.RefreshQueue.Url).Sum(m => m.Deleted);
+        var dead = await deployment.DeadLettersAsync(ct);
+        var rows = (await deployment.Lake.RefineState.ListOutcomesAsync(ct)).GroupBy(o => o.Table).ToDictionary(g => g.Key, g => g.Sum(o => o.RowsOut));
+        var tables = Stedi.Lakehouse.Schema.Tables.Published(deployment.Settings.Profile)
+            .Select(t => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{t.Name} {rows.GetValueOrDefault(t.Name):N0}"));
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{DateTime.Now:HH:mm:ss} idle: ingested {ingested} object{(ingested == 1 ? "" : "s")} ({failed} failed), retracted {retracted}; " +
+            $"{recomputes:N0} recompute{(recomputes == 1 ? "" : "s")}; dead letters {dead}; tables {string.Join(", ", tables)}");
     }
 }

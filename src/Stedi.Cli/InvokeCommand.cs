@@ -139,10 +139,12 @@ public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
         var emulator = env.Lake.ServiceUrl is not null && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID"));
         using var lake = AwsLake.Create(env.Lake, emulator ? AwsLake.EmulatorCredentials : null);
         var refiner = new Refiner(lake.ObjectStore, lake.Index, lake.WorkQueue, env.Options, log);
-        var refine = new RefineFunction(refiner, log);
+        // As the deployed functions: nothing is written to a lake bucket built with another profile (its lake.json).
+        var refine = new RefineFunction(refiner, log, env.ProfileCheck(lake.S3, "stedi invoke"));
         var response = function == "refine"
             ? await refine.HandleEventAsync(json, ct)
-            : await new IngestFunction(new Ingestor(lake.ObjectStore, lake.Index, lake.WorkQueue, env.Options, log), log, env.Source).HandleEventAsync(json, ct);
+            : await new IngestFunction(new Ingestor(lake.ObjectStore, lake.Index, lake.WorkQueue, env.Options, log), log, env.Source,
+                env.ProfileCheck(lake.S3, "stedi invoke")).HandleEventAsync(json, ct);
 
         var arn = (await lake.Sqs.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = env.Lake.RefreshQueueUrl, AttributeNames = ["QueueArn"] }, ct)).Attributes["QueueArn"];
         var poller = new EventSourceMappingPoller("refine", lake.Sqs, env.Lake.RefreshQueueUrl, arn, env.Lake.Region,

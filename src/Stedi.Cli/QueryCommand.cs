@@ -41,9 +41,25 @@ public sealed class QuerySettings : LakeSettings
                  "every row for csv, json and jsonl (the count of rows left out goes to standard error for those)")]
     public int? MaxRows { get; init; }
 
+    /// <summary>Emulator endpoint.</summary>
+    [CommandOption("--endpoint <URL>")]
+    [Description("Query the lake bucket --bucket of an emulated deployment at URL (moto; stedi emulate --serve prints both) instead of a local lake")]
+    public string? Endpoint { get; init; }
+
+    /// <summary>Lake bucket.</summary>
+    [CommandOption("--bucket <NAME>")]
+    [Description("Query the published tables in this lake bucket instead of a local lake: on the emulator at --endpoint, or on AWS without it " +
+                 "(default credential chain, AWS_REGION). The Parquet objects of the tables the SQL names are copied to a temporary folder first")]
+    public string? Bucket { get; init; }
+
     /// <inheritdoc />
     public override ValidationResult Validate()
     {
+        if (Endpoint is not null && Bucket is null)
+            return ValidationResult.Error("--endpoint needs --bucket NAME, the lake bucket (stedi emulate --serve prints both)");
+        if (Endpoint is not null && (!Uri.TryCreate(Endpoint, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https")))
+            return ValidationResult.Error($"--endpoint must be an http:// or https:// URL, not '{Endpoint}'");
+        if (Bucket is not null && Bucket.Trim().Length == 0) return ValidationResult.Error("--bucket needs a bucket name");
         if (Format is not null && !ResultFormatter.TryParse(Format, out _))
             return ValidationResult.Error($"--format must be table, csv, json, jsonl or markdown, not '{Format}'");
         if (MaxRows < 0) return ValidationResult.Error("--max-rows must be 0 (every row) or more");
@@ -55,22 +71,32 @@ public sealed class QuerySettings : LakeSettings
 
 /// <summary>
 /// <c>stedi query</c>: runs SQL over the lake with DuckDB and prints the last statement's result the way DuckDB's CLI
-/// does (see <see cref="ResultFormatter"/>).
+/// does (see <see cref="ResultFormatter"/>). The lake is a local folder, or a lake bucket (<c>--bucket</c>, on an
+/// emulator with <c>--endpoint</c>) whose tables are copied first (<see cref="BucketCopy"/>).
 /// </summary>
-public sealed class QueryCommand : Command<QuerySettings>
+public sealed class QueryCommand : AsyncCommand<QuerySettings>
 {
     /// <inheritdoc />
-    public override int Execute(CommandContext context, QuerySettings s, CancellationToken ct)
+    public override async Task<int> ExecuteAsync(CommandContext context, QuerySettings s, CancellationToken ct)
     {
         var sql = ReadSql(s);
+        if (s.Bucket is not null)
+        {
+            using var copy = await BucketCopy.DownloadAsync(s.Bucket.Trim(), s.Endpoint?.TrimEnd('/'), sql, ct);
+            return Run(s, sql, copy.Catalog);
+        }
         if (!Directory.Exists(Path.Combine(s.Lake, "catalog")))
-            throw new UsageException($"no lake in {s.Lake} (no catalog folder): run `stedi run` first, or pass --lake DIR");
+            throw new UsageException($"no lake in {s.Lake} (no catalog folder): run `stedi run` first, or pass --lake DIR (or --bucket NAME for a lake bucket)");
+        return Run(s, sql, new JsonCatalog(Path.Combine(s.Lake, "catalog"), Path.Combine(s.Lake, LocalLake.BucketName)));
+    }
+
+    private static int Run(QuerySettings s, string sql, JsonCatalog catalog)
+    {
         var terminal = !Console.IsOutputRedirected;
         ResultFormatter.TryParse(s.Format ?? (terminal ? "table" : "markdown"), out var format);
         var human = format is OutputFormat.Table or OutputFormat.Markdown;
         int? cap = s.MaxRows switch { 0 => null, { } n => n, null => human ? QuerySettings.DefaultMaxRows : null };
 
-        var catalog = new JsonCatalog(Path.Combine(s.Lake, "catalog"), Path.Combine(s.Lake, LocalLake.BucketName));
         QueryPage page;
         try { page = new DuckDbQueryEngine(catalog).QueryScript(sql, cap); }
         catch (DuckDBException e)

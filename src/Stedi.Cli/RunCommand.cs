@@ -80,6 +80,7 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
     /// <inheritdoc />
     public override async Task<int> ExecuteAsync(CommandContext context, RunSettings s, CancellationToken ct)
     {
+        var kill = KillSwitch.FromEnvironment();
         if (!s.Keep) LakeFolder.Reset(s.Lake);
         var profile = LakeProfiles.ForWriting(s.Lake, s.Profile, $"--profile {s.Profile}",
             "drop --keep to replace the lake with a fresh one built with that profile, or pass --lake DIR for another lake");
@@ -100,8 +101,9 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
                     var total = p.Completed + p.Queued + p.Running;
                     refine.MaxValue = Math.Max(1, total);
                     refine.Value = p.Completed;
+                    kill?.OnQueue(p);
                 };
-                outcomes = await pipeline.ReplayAsync(s.Landing, new ReplayOptions(s.Shuffle, s.Duplicate, s.Interleave), (d, n) => { ingest.MaxValue = n; ingest.Value = d; }, ct);
+                outcomes = await pipeline.ReplayAsync(s.Landing, new ReplayOptions(s.Shuffle, s.Duplicate, s.Interleave), (d, n) => { ingest.MaxValue = n; ingest.Value = d; kill?.AfterDelivery(d); }, ct);
                 ingest.Value = ingest.MaxValue;
                 refine.MaxValue = Math.Max(1, pipeline.Queue.Completed);
                 refine.Value = refine.MaxValue;
@@ -129,7 +131,8 @@ internal static class LakeFolder
         if (!Directory.Exists(lake)) return;
         var entries = Directory.EnumerateFileSystemEntries(lake).Select(Path.GetFileName).ToList();
         var known = new HashSet<string?>(LocalLake.EntryNames) { "pipeline.log", LakeMetadata.FileName };
-        var foreign = entries.Where(e => !known.Contains(e)).ToList();
+        // A process killed while creating lake.json or the secret leaves its temporary file beside them (`lake.json.<id>.tmp`).
+        var foreign = entries.Where(e => !known.Contains(e) && !known.Any(k => k is not null && e!.StartsWith(k + ".", StringComparison.Ordinal) && e.EndsWith(".tmp", StringComparison.Ordinal))).ToList();
         if (foreign.Count > 0)
             throw new UsageException($"{lake} holds files that are not a stedi lake ({string.Join(", ", foreign.Take(3))}); refusing to clear it (pass another --lake, or --keep)");
         Directory.Delete(lake, recursive: true);

@@ -69,6 +69,21 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
         var tables = await pipeline.SummarizeAsync(TimeSpan.Zero, null, ct); // row counts change only when this session delivers events
         try
         {
+            if (pipeline.Queue.Recovered > 0)
+            {
+                // Refresh work an interrupted process left in the lake's journal (Ctrl+C, kill -9): finish it first, so
+                // `watch --once` also completes an interrupted run (its landing objects are delivered below as usual).
+                var resume = Stopwatch.StartNew();
+                try { await pipeline.Queue.DrainAsync(cts.Token); }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    failures++;
+                    Stderr.Error($"refresh work failed: {e.Message}");
+                }
+                var after = await pipeline.SummarizeAsync(TimeSpan.Zero, null, cts.Token);
+                AnsiConsole.MarkupLine(Markup.Escape(ResumedLine(pipeline.Queue.Recovered, pipeline.Queue.Completed, tables, after, resume.Elapsed)));
+                tables = after;
+            }
             while (!cts.IsCancellationRequested)
             {
                 var poll = Stopwatch.StartNew();
@@ -164,6 +179,16 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
             $"{DateTime.Now:HH:mm:ss} ingested {ingested} object{(ingested == 1 ? "" : "s")} ({rowsRead:N0} rows read, {quarantined:N0} quarantined), " +
             $"retracted {retracted}{(other.Count > 0 ? ", " + string.Join(", ", other) : "")}; {recomputes:N0} recompute{(recomputes == 1 ? "" : "s")}; " +
             $"tables {(changes.Count > 0 ? string.Join(", ", changes) : "unchanged")}; {elapsed.TotalSeconds:0.00} s");
+    }
+
+    /// <summary><c>HH:mm:ss resumed 20 refresh groups an interrupted run left pending; 28 recomputes; tables …; 1.20 s</c>.</summary>
+    internal static string ResumedLine(int groups, long recomputes, RunSummary before, RunSummary after, TimeSpan elapsed)
+    {
+        var changes = after.Tables.Select(kv => (Table: kv.Key, Delta: kv.Value - before.Tables.GetValueOrDefault(kv.Key)))
+            .Where(c => c.Delta != 0).Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Table} {c.Delta:+#,0;-#,0}")).ToList();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{DateTime.Now:HH:mm:ss} resumed {groups} refresh group{(groups == 1 ? "" : "s")} an interrupted run left pending; " +
+            $"{recomputes:N0} recompute{(recomputes == 1 ? "" : "s")}; tables {(changes.Count > 0 ? string.Join(", ", changes) : "unchanged")}; {elapsed.TotalSeconds:0.00} s");
     }
 
     private static async Task<IngestManifest?> ReadManifestAsync(LocalPipeline pipeline, string key, CancellationToken ct)

@@ -262,6 +262,10 @@ public static class Topology
     // Derived from the domain's own layout (LakeKeys, LandingSource, TableSchema), never copied, so the stack's IAM
     // resources, lifecycle prefixes and bucket policy name exactly the keys the code writes.
 
+    /// <summary>The lake bucket's record of the profile its tables are built with, at the bucket root: every function reads
+    /// it before it writes, and the first one to write creates it (<c>Stedi.Lakehouse.Aws.LakeBucketProfile</c>).</summary>
+    public const string LakeProfileKey = LakeKeys.LakeProfile;
+
     /// <summary>Where a source's landing objects are dropped, e.g. <c>customer/landing/</c> (the STEDI course layout).</summary>
     /// <exception cref="ArgumentException">Unknown source.</exception>
     public static string LandingPrefix(string source) => LandingSource.ByName(source).LandingPrefix;

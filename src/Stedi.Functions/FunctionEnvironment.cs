@@ -21,6 +21,13 @@ namespace Stedi.Functions;
 /// <param name="Source">The source an ingest function serves, or null for any.</param>
 public sealed record FunctionEnvironment(AwsLakeConfig Lake, LakeOptions Options, LandingSource? Source)
 {
+    /// <summary>
+    /// The check that this function's profile is the lake bucket's (<see cref="LakeBucketProfile"/>); the first function
+    /// to write records it. <paramref name="createdBy"/> defaults to <c>AWS_LAMBDA_FUNCTION_NAME</c>.
+    /// </summary>
+    public LakeBucketProfile ProfileCheck(Amazon.S3.IAmazonS3 s3, string? createdBy = null) =>
+        new(s3, Lake.Bucket, Options.Profile, createdBy ?? Environment.GetEnvironmentVariable("AWS_LAMBDA_FUNCTION_NAME") ?? "Stedi.Functions");
+
     /// <summary>Reads and validates the environment.</summary>
     /// <exception cref="InvalidOperationException">Names every missing or invalid variable at once.</exception>
     public static FunctionEnvironment FromEnvironment(Func<string, string?>? get = null)

@@ -17,17 +17,19 @@ public sealed class IngestFunction
     private readonly Ingestor _ingestor;
     private readonly ILakeLog _log;
     private readonly LandingSource? _source;
+    private readonly LakeBucketProfile? _profile;
 
     /// <summary>Used by the Lambda runtime: builds the AWS adapters from the environment (<see cref="FunctionEnvironment"/>).</summary>
     /// <exception cref="InvalidOperationException">The environment is incomplete (the message names what is missing).</exception>
     public IngestFunction() : this(FunctionEnvironment.FromEnvironment()) { }
 
-    private IngestFunction(FunctionEnvironment env) : this(CreateIngestor(env, out var log), log, env.Source) { }
+    private IngestFunction(FunctionEnvironment env) : this(CreateIngestor(env, out var log, out var profile), log, env.Source, profile) { }
 
-    private static Ingestor CreateIngestor(FunctionEnvironment env, out ILakeLog log)
+    private static Ingestor CreateIngestor(FunctionEnvironment env, out ILakeLog log, out LakeBucketProfile profile)
     {
         var lake = AwsLake.Create(env.Lake);
         log = new JsonLinesLakeLog(Console.Out);
+        profile = env.ProfileCheck(lake.S3);
         return new Ingestor(lake.ObjectStore, lake.Index, lake.WorkQueue, env.Options, log);
     }
 
@@ -35,7 +37,10 @@ public sealed class IngestFunction
     /// <param name="ingestor">The domain ingest over the chosen adapters.</param>
     /// <param name="log">Structured log.</param>
     /// <param name="source">The only source this function serves, or null for all.</param>
-    public IngestFunction(Ingestor ingestor, ILakeLog log, LandingSource? source = null) => (_ingestor, _log, _source) = (ingestor, log, source);
+    /// <param name="profile">The lake bucket's profile check (deployments: every ingest or retraction refuses to write to a
+    /// bucket built with another profile), or null when the caller checked the lake's profile itself (a local lake's <c>lake.json</c>).</param>
+    public IngestFunction(Ingestor ingestor, ILakeLog log, LandingSource? source = null, LakeBucketProfile? profile = null) =>
+        (_ingestor, _log, _source, _profile) = (ingestor, log, source, profile);
 
     /// <summary>Lambda entry point (raw Stream contract): an S3 event notification or an SQS event of them in; a <see cref="BatchResponse"/> out.</summary>
     /// <exception cref="AggregateException">Direct S3 invocation only: some objects failed (after the others were processed), so Lambda retries.</exception>
@@ -102,6 +107,9 @@ public sealed class IngestFunction
             }
             try
             {
+                // Before anything is read or written: a function whose STEDI_PROFILE is not the bucket's ingests nothing.
+                // (Keys the ingest ignores or skips without a read are answered as before, with nothing recorded.)
+                if (_profile is not null && _ingestor.MayWrite(key)) await _profile.EnsureAsync(ct);
                 var result = removed
                     // A deleted landing object leaves the tables (guarantee 1: they are a function of the objects that exist).
                     ? await _ingestor.RetractAsync(key, ct)
@@ -122,7 +130,7 @@ public sealed class IngestFunction
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 outcome.Status = "failed"; outcome.Reason = e.Message;
-                _log.Error("ingest_failed", ("key", key), ("messageId", messageId), ("error", e.GetType().Name), ("message", e.Message));
+                _log.Error(e is BucketProfileMismatchException ? "lake_profile_mismatch" : "ingest_failed", ("key", key), ("messageId", messageId), ("error", e.GetType().Name), ("message", e.Message));
             }
         }
         return outcomes;

@@ -15,22 +15,28 @@ public sealed class RefineFunction
 {
     private readonly Refiner _refiner;
     private readonly ILakeLog _log;
+    private readonly LakeBucketProfile? _profile;
 
     /// <summary>Used by the Lambda runtime: builds the AWS adapters from the environment (<see cref="FunctionEnvironment"/>).</summary>
     /// <exception cref="InvalidOperationException">The environment is incomplete (the message names what is missing).</exception>
     public RefineFunction() : this(FunctionEnvironment.FromEnvironment()) { }
 
-    private RefineFunction(FunctionEnvironment env) : this(CreateRefiner(env, out var log), log) { }
+    private RefineFunction(FunctionEnvironment env) : this(CreateRefiner(env, out var log, out var profile), log, profile) { }
 
-    private static Refiner CreateRefiner(FunctionEnvironment env, out ILakeLog log)
+    private static Refiner CreateRefiner(FunctionEnvironment env, out ILakeLog log, out LakeBucketProfile profile)
     {
         var lake = AwsLake.Create(env.Lake);
         log = new JsonLinesLakeLog(Console.Out);
+        profile = env.ProfileCheck(lake.S3);
         return new Refiner(lake.ObjectStore, lake.Index, lake.WorkQueue, env.Options, log);
     }
 
     /// <summary>For tests and local runs: any adapters.</summary>
-    public RefineFunction(Refiner refiner, ILakeLog log) => (_refiner, _log) = (refiner, log);
+    /// <param name="refiner">The domain refine over the chosen adapters.</param>
+    /// <param name="log">Structured log.</param>
+    /// <param name="profile">The lake bucket's profile check (deployments: every invocation refuses to write to a bucket
+    /// built with another profile), or null when the caller checked the lake's profile itself (a local lake's <c>lake.json</c>).</param>
+    public RefineFunction(Refiner refiner, ILakeLog log, LakeBucketProfile? profile = null) => (_refiner, _log, _profile) = (refiner, log, profile);
 
     /// <summary>Lambda entry point (raw Stream contract): an SQS event in; a <see cref="BatchResponse"/> out.</summary>
     public Task<Stream> HandleAsync(Stream input) => LambdaStreams.HandleAsync(input, json => HandleEventAsync(json));
@@ -67,6 +73,8 @@ public sealed class RefineFunction
                     outcome.Status = "coalesced"; outcome.Reason = $"recomputed once for the batch ({first.Reason})";
                     continue;
                 }
+                // Before anything is read or written: a function whose STEDI_PROFILE is not the bucket's refines nothing.
+                if (_profile is not null) await _profile.EnsureAsync(ct);
                 var result = await _refiner.RefineAsync(work, ct);
                 outcome.Status = "refined"; outcome.Reason = $"{result.RowsOut} rows";
                 done[work.GroupId] = outcome;
@@ -76,7 +84,7 @@ public sealed class RefineFunction
                 failing = true;
                 outcome.Status = "failed"; outcome.Reason = e.Message;
                 response.BatchItemFailures.Add(new BatchItemFailure { ItemIdentifier = m.MessageId ?? "" });
-                _log.Error("refine_failed", ("messageId", m.MessageId), ("work", outcome.Key), ("error", e.GetType().Name), ("message", e.Message));
+                _log.Error(e is BucketProfileMismatchException ? "lake_profile_mismatch" : "refine_failed", ("messageId", m.MessageId), ("work", outcome.Key), ("error", e.GetType().Name), ("message", e.Message));
             }
         }
         return response;

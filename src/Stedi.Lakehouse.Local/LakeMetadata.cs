@@ -73,16 +73,23 @@ public sealed record LakeMetadata(
         if (existing is null)
         {
             var created = new LakeMetadata(ProfileName(profile), CurrentSchemaVersion, DateTime.UtcNow, createdBy);
+            // Written beside the target and moved into place without overwriting: the file appears whole or not at all
+            // (a process killed while writing it left an empty lake.json that every later command refused), and of two
+            // writers creating the same lake at once, one records its profile and the other is checked against it.
+            var temporary = Path.Combine(root, $"{FileName}.{Guid.NewGuid():N}.tmp");
             try
             {
-                // CreateNew: of two writers creating the same lake at once, one records its profile and the other is checked against it.
-                using var f = new FileStream(PathIn(root), FileMode.CreateNew, FileAccess.Write);
-                JsonSerializer.Serialize(f, created, Json);
+                File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(created, Json));
+                File.Move(temporary, PathIn(root), overwrite: false);
                 return created;
             }
             catch (IOException) when (File.Exists(PathIn(root)))
             {
                 existing = Read(root)!;
+            }
+            finally
+            {
+                File.Delete(temporary);
             }
         }
         if (existing.SchemaVersion != CurrentSchemaVersion)

@@ -10,7 +10,8 @@ namespace Stedi.Lakehouse;
 /// <c>…/compact-&lt;hash&gt;.parquet</c> and its <c>.json</c> manifest: a partition's many small staged objects merged;</item>
 /// <item><c>quarantine/&lt;source&gt;/&lt;objectId&gt;.jsonl</c>, <c>manifests/&lt;source&gt;/&lt;objectId&gt;.json</c>;</item>
 /// <item><c>refine/&lt;table&gt;/&lt;partition&gt;/&lt;hash&gt;.json</c>: the detail of a partition's last recompute;</item>
-/// <item><c>trusted/&lt;table&gt;/…</c>, <c>curated/&lt;table&gt;/…</c>: the published tables (<see cref="TableSchema.PartitionObjectKey"/>).</item>
+/// <item><c>trusted/&lt;table&gt;/…</c>, <c>curated/&lt;table&gt;/…</c>: the published tables (<see cref="TableSchema.PartitionObjectKey"/>);</item>
+/// <item><c>lake.json</c> at the root: the profile the tables are built with (<see cref="LakeProfile"/>).</item>
 /// </list>
 /// </summary>
 public static class LakeKeys
@@ -23,6 +24,9 @@ public static class LakeKeys
     public const string ManifestPrefix = "manifests/";
     /// <summary>Prefix of refine details.</summary>
     public const string RefinePrefix = "refine/";
+    /// <summary>The lake's record of the profile its tables are built with, at the root (a deployment's bucket; a local
+    /// lake keeps the same file beside its bucket folder).</summary>
+    public const string LakeProfile = "lake.json";
     /// <summary>File-name prefix of compacted staged objects (never a landing object id, which is 16 hex digits).</summary>
     public const string CompactPrefix = "compact-";
 

@@ -108,6 +108,10 @@ public sealed class IamTests(SynthFixture synth)
             if (!grants.TryGetValue(action, out var set)) grants[action] = set = new SortedSet<string>(StringComparer.Ordinal);
             set.UnionWith(patterns);
         }
+        // LakeBucketProfile.EnsureAsync, every function before its first write: GET of the bucket's profile record, and
+        // its conditional PUT (If-None-Match: *) when the bucket has none yet (one small object: never multipart).
+        Grant("s3:GetObject", "lake.json");
+        Grant("s3:PutObject", "lake.json");
         if (rolePrefix == "RefineRole")
         {
             // StagedReader: GET of each listed staged object, compaction manifest and compacted object (any source);

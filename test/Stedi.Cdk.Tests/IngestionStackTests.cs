@@ -188,19 +188,36 @@ public sealed class IngestionStackTests(SynthFixture synth)
         foreach (var source in StediConfig.Sources)
         {
             var own = statements.Where(s => s.Owner.StartsWith($"Ingest{StorageStack.Pascal(source)}")).ToList();
-            var objects = own.Where(s => s.Actions.Any(a => a.StartsWith("s3:") && a != "s3:ListBucket")).SelectMany(s => s.Resources).ToList();
+            // Besides the bucket's profile record (lake.json at the root, read and created by every function).
+            var objects = own.Where(s => s.Actions.Any(a => a.StartsWith("s3:") && a != "s3:ListBucket")).SelectMany(s => s.Resources)
+                .Where(r => Tail(r) != Topology.LakeProfileKey).ToList();
             Assert.Contains(objects, r => r.EndsWith($"/{source}/landing/*"));
             Assert.All(objects, r => Assert.Contains($"/{source}/", r));
             // Only the customer source reads staged objects back (the previous version's customer records).
             Assert.Equal(source == "customer", own.Any(s => s.Actions.Contains("s3:GetObject") && s.Resources.Any(r => r.EndsWith("/staged/customer/*"))));
             Assert.DoesNotContain(objects, r => r.Contains("/trusted/") || r.Contains("/curated/"));
             var writes = own.Where(s => s.Actions.Contains("s3:PutObject")).SelectMany(s => s.Resources).Select(Tail).Order().ToList();
-            Assert.Equal(new[] { $"manifests/{source}/*", $"quarantine/{source}/*", $"staged/{source}/*" }, writes);
+            Assert.Equal(new[] { "lake.json", $"manifests/{source}/*", $"quarantine/{source}/*", $"staged/{source}/*" }, writes);
             Assert.Equal(Topology.StagedPrefix(source), IngestionStack.StagedPrefix(source));
         }
         var refineWrites = statements.Where(s => s.Owner.StartsWith("Refine") && s.Actions.Contains("s3:PutObject")).SelectMany(s => s.Resources).Select(Tail).Order();
         // Refine writes no staged object but its compactions: ingest's staged objects are ingest's alone.
-        Assert.Equal(["curated/*", "refine/*", "staged/*/compact-*", "trusted/*"], refineWrites);
+        Assert.Equal(["curated/*", "lake.json", "refine/*", "staged/*/compact-*", "trusted/*"], refineWrites);
+    }
+
+    [Fact]
+    public void Every_function_may_read_and_create_the_buckets_profile_record_and_nothing_else_at_the_root()
+    {
+        var statements = IamWalker.Statements(synth.Strict.TemplateJson).Where(s => s.Owner.StartsWith("Ingest") || s.Owner.StartsWith("Refine")).ToList();
+        foreach (var owner in new[] { "IngestCustomer", "IngestAccelerometer", "IngestStepTrainer", "Refine" })
+        {
+            var record = Assert.Single(statements, s => s.Owner.StartsWith(owner) && s.Resources.Any(r => Tail(r) == Topology.LakeProfileKey));
+            Assert.Equal("Allow", record.Effect);
+            Assert.Equal(["s3:GetObject", "s3:PutObject"], record.Actions.Order());
+            Assert.Equal([Topology.LakeProfileKey], record.Resources.Select(Tail));
+            Assert.Null(record.Condition);
+        }
+        Assert.Equal("lake.json", Topology.LakeProfileKey);
     }
 
     // "${Lake...}/staged/customer/*" -> "staged/customer/*"

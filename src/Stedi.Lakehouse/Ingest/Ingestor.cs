@@ -78,6 +78,13 @@ public sealed class Ingestor
         _graph = graph ?? RefreshGraph.Stedi;
     }
 
+    /// <summary>
+    /// Whether <see cref="IngestAsync"/> or <see cref="RetractAsync"/> may read or write anything for <paramref name="key"/>:
+    /// it is under a landing prefix, not a folder marker, and names a data object. Other keys are ignored or skipped
+    /// without a read or a write (a function checks the lake's profile only before calls that may write).
+    /// </summary>
+    public bool MayWrite(string key) => !LandingSource.IsFolderMarker(key) && LandingSource.ForKey(key) is not null && _options.IsDataObjectName(key);
+
     /// <summary>Ingests the current version of a landing object.</summary>
     /// <param name="key">Decoded object key.</param>
     /// <param name="ct">Cancellation.</param>

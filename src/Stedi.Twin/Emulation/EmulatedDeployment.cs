@@ -73,9 +73,11 @@ public sealed class EmulatedDeployment : IDisposable
     {
         (Settings, Endpoint, Environment, Function, Lake, LandingQueues, RefreshQueue, Log) = (settings, endpoint, environment, function, lake, landing, refresh, log);
         Refiner = new Refiner(lake.ObjectStore, lake.Index, lake.WorkQueue, function.Options, log);
-        RefineFunction = new RefineFunction(Refiner, log);
+        // Each function checks the lake bucket's profile before it writes, as the deployed ones do (lake.json at the bucket root).
+        RefineFunction = new RefineFunction(Refiner, log, function.ProfileCheck(lake.S3, $"{settings.Name}-refine"));
         IngestFunctions = LandingSource.All.ToDictionary(s => s.Name,
-            s => new IngestFunction(new Ingestor(lake.ObjectStore, lake.Index, lake.WorkQueue, function.Options, log), log, s), StringComparer.Ordinal);
+            s => new IngestFunction(new Ingestor(lake.ObjectStore, lake.Index, lake.WorkQueue, function.Options, log), log, s,
+                function.ProfileCheck(lake.S3, $"{settings.Name}-ingest-{s.Name}")), StringComparer.Ordinal);
         var mappings = new List<EventSourceMappingPoller>();
         foreach (var s in LandingSource.All)
         {
@@ -281,20 +283,70 @@ public sealed class EmulatedDeployment : IDisposable
     /// </remarks>
     /// <param name="quiet">How long the queues must stay empty (default 0.5 s).</param>
     /// <param name="timeout">Give up after this long (default 30 min).</param>
-    /// <param name="ct">Cancellation.</param>
+    /// <param name="ct">Cancellation (stops at once: a batch being handled is abandoned, as when a Lambda times out).</param>
     /// <exception cref="TimeoutException">The queues did not drain in time.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
     public async Task RunUntilQuietAsync(TimeSpan? quiet = null, TimeSpan? timeout = null, CancellationToken ct = default)
+    {
+        var limit = timeout ?? TimeSpan.FromMinutes(30);
+        var deadline = DateTime.UtcNow + limit;
+        await RunMappingsAsync(quiet, ct, ct, (depth, isQuiet) =>
+        {
+            if (isQuiet) return true;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"queues still hold {depth} message(s) after {limit.TotalMinutes:0} min");
+            return false;
+        }).ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>
+    /// Runs every event source mapping until <paramref name="stop"/> is cancelled — the deployment as a service: files
+    /// uploaded to the landing prefixes by anyone (the AWS CLI, a producer under test) flow through the functions as they
+    /// arrive. Each time the queues go quiet after some activity, <paramref name="onQuiet"/> is called once.
+    /// </summary>
+    /// <param name="onQuiet">Called (on the monitoring task) when every queue has stayed empty for <paramref name="quiet"/>
+    /// after messages were received; it may be slow (the pollers go on meanwhile).</param>
+    /// <param name="stop">Stops polling: no new batch is received; batches being handled finish and are settled.</param>
+    /// <param name="abort">Abandons the batches being handled too (e.g. a second Ctrl+C).</param>
+    /// <param name="quiet">How long the queues must stay empty (default 0.5 s).</param>
+    public async Task ServeAsync(Func<CancellationToken, Task>? onQuiet, CancellationToken stop, CancellationToken abort = default, TimeSpan? quiet = null)
+    {
+        long reportedAt = -1;
+        Task? reporting = null;
+        try
+        {
+            await RunMappingsAsync(quiet, stop, abort, (_, isQuiet) =>
+            {
+                var received = Mappings.Sum(m => m.Received);
+                if (isQuiet && received != reportedAt && (reporting is null || reporting.IsCompleted))
+                {
+                    reportedAt = received;
+                    if (onQuiet is not null) reporting = onQuiet(abort);
+                }
+                return false;
+            }).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested && !abort.IsCancellationRequested) { }
+        if (reporting is not null) await reporting.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The mappings' polling loops and a monitor of the queue depths. Refresh work waits while landing messages are still
+    /// arriving, as a batching window would: the tables are the same either way (order independence), and the refine
+    /// mapping then recomputes each partition about once. <paramref name="onTick"/> gets the depth and whether the
+    /// queues have been quiet long enough, and returns true to stop. <paramref name="stopPolling"/> stops gracefully
+    /// (a poll in progress finishes and handles what it received); <paramref name="abort"/> cancels the polls too.
+    /// </summary>
+    private async Task RunMappingsAsync(TimeSpan? quiet, CancellationToken stopPolling, CancellationToken abort, Func<long, bool, bool> onTick)
     {
         var quietFor = quiet ?? TimeSpan.FromMilliseconds(500);
         var stopping = 0;
         var lastActivity = new long[Mappings.Count];
-        // Refresh work waits while landing messages are still arriving, as a batching window would: the tables are the
-        // same either way (order independence), and the refine mapping then recomputes each partition about once.
         var landingBusy = 1;
         var loops = Mappings.Select((m, i) => Task.Run(async () =>
         {
             var isRefine = m.QueueUrl == RefreshQueue.Url;
-            while (Volatile.Read(ref stopping) == 0 && !ct.IsCancellationRequested)
+            while (Volatile.Read(ref stopping) == 0 && !abort.IsCancellationRequested)
             {
                 if (isRefine && Volatile.Read(ref landingBusy) == 1)
                 {
@@ -302,33 +354,35 @@ public sealed class EmulatedDeployment : IDisposable
                     continue;
                 }
                 PollResult r;
-                try { r = await m.PollOnceAsync(ct); }
-                catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+                try { r = await m.PollOnceAsync(abort); }
+                catch (OperationCanceledException) when (abort.IsCancellationRequested) { return; }
                 if (r.Received > 0) Interlocked.Exchange(ref lastActivity[i], DateTime.UtcNow.Ticks);
                 // An empty receive already waited (long poll); a short pause keeps moto from answering nothing in a loop.
                 else await Task.Delay(50, CancellationToken.None);
             }
         }, CancellationToken.None)).ToList();
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(30));
         DateTime? emptySince = null;
+        var wasQuiet = false;
         try
         {
             while (true)
             {
-                await Task.Delay(200, ct);
+                // Quiet, the monitor looks less often: a served deployment idles without keeping moto busy.
+                await Task.Delay(wasQuiet ? 1000 : 200, stopPolling);
                 var faulted = loops.FirstOrDefault(t => t.IsFaulted);
                 if (faulted is not null) await faulted;
                 long landingDepth = 0;
-                foreach (var url in LandingQueues.Values.Select(q => q.Url)) landingDepth += await CountAsync(url, ct);
-                var depth = landingDepth + await CountAsync(RefreshQueue.Url, ct);
+                foreach (var url in LandingQueues.Values.Select(q => q.Url)) landingDepth += await CountAsync(url, stopPolling);
+                var depth = landingDepth + await CountAsync(RefreshQueue.Url, stopPolling);
                 Volatile.Write(ref landingBusy, landingDepth > 0 ? 1 : 0);
                 var now = DateTime.UtcNow;
                 var recent = false;
                 for (var i = 0; i < lastActivity.Length; i++)
                     recent |= now - new DateTime(Interlocked.Read(ref lastActivity[i]), DateTimeKind.Utc) < quietFor;
                 if (depth > 0 || recent) emptySince = null;
-                else if ((emptySince ??= now) + quietFor <= now) break;
-                if (now > deadline) throw new TimeoutException($"queues still hold {depth} message(s) after {(timeout ?? TimeSpan.FromMinutes(30)).TotalMinutes:0} min");
+                else emptySince ??= now;
+                wasQuiet = emptySince is { } since && since + quietFor <= now;
+                if (onTick(depth, wasQuiet)) break;
             }
         }
         finally
