@@ -52,7 +52,8 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
         var profile = LakeProfiles.ForWriting(s.Lake, s.Profile, $"--profile {s.Profile}",
             $"pass --lake DIR for a lake built with {s.Profile} (stedi run --profile {s.Profile} --lake DIR makes one)");
         var session = Stopwatch.StartNew();
-        using var pipeline = new LocalPipeline(s.Lake, profile, Environment.ProcessorCount, options: s.IngestOptions());
+        using var pipeline = new LocalPipeline(s.Lake, profile, Environment.ProcessorCount, options: s.IngestOptions(),
+            refreshDelay: LocalPipeline.InterleaveRefreshDelay);
         foreach (var src in LandingSource.All) Directory.CreateDirectory(Path.Combine(pipeline.Lake.Store.BucketFolder, src.LandingPrefix));
         AnsiConsole.MarkupLine($"watching [bold]{Markup.Escape(Path.Combine(pipeline.Lake.Store.BucketFolder, "<source>", "landing"))}[/] " +
                                $"(profile {Markup.Escape(Stedi.Lakehouse.Local.LakeMetadata.ProfileName(profile))}) — drop JSON-lines files there" +
