@@ -7,7 +7,7 @@ using Stedi.Bench;
 using Stedi.Lakehouse.Schema;
 
 // stedi-bench: the pipeline against DuckDB on N× the real data, one scale per run (issue 6).
-//   --scale N [--json FILE] [--profile strict|rubric] [--work DIR] [--skip-incremental] [--big-object-mb M]
+//   --scale N [--json FILE] [--profile strict|rubric] [--work DIR] [--skip-incremental] [--skip-interleave] [--big-object-mb M]
 //   [--seed S] [--real DIR] [--parallelism P]
 // Scenario data only (generated, not run; prints where it is): --scenario scaled --scale N | small-files --files F
 //   [--rows-per-file 50] | big-hour [--rows 10000000] [--rows-per-file 100000] | big-object [--big-object-mb 1024],
@@ -201,7 +201,7 @@ namespace Stedi.Bench
         {
             if (!o.TryGetValue("scale", out var scaleText) || !int.TryParse(scaleText, out var scale) || scale < 1)
             {
-                Console.Error.WriteLine("usage: stedi-bench --scale N [--json FILE] [--profile strict|rubric] [--work DIR] [--skip-incremental] [--big-object-mb M] [--seed S] [--real DIR] [--parallelism P]\n       stedi-bench --scenario scaled|small-files|big-hour|big-object [...] (generate only; see BENCHMARKS.md)\n       stedi-bench --side duckdb --landing DIR --out DIR [--profile P] [--threads T] [--result FILE]");
+                Console.Error.WriteLine("usage: stedi-bench --scale N [--json FILE] [--profile strict|rubric] [--work DIR] [--skip-incremental] [--skip-interleave] [--big-object-mb M] [--seed S] [--real DIR] [--parallelism P]\n       stedi-bench --scenario scaled|small-files|big-hour|big-object [...] (generate only; see BENCHMARKS.md)\n       stedi-bench --side duckdb --landing DIR --out DIR [--profile P] [--threads T] [--result FILE]");
                 return 2;
             }
             var profile = o.GetValueOrDefault("profile", "strict");
@@ -224,6 +224,9 @@ namespace Stedi.Bench
                     ["dotnet"] = Environment.Version.ToString(),
                     ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
                     ["loadavg_at_start"] = LoadAvg(),
+                    // How the bench was built: a composite ReadyToRun publish runs without tiered compilation (BENCHMARKS.md).
+                    ["tiered_compilation"] = AppContext.TryGetSwitch("System.Runtime.TieredCompilation", out var tc) ? tc : true,
+                    ["executable"] = Environment.ProcessPath,
                 },
             };
 
@@ -257,6 +260,15 @@ namespace Stedi.Bench
             var (pipe, pipeWall) = Child("pipeline", Path.Combine(work, "pipeline.result.json"), [.. pipeArgs]);
             var pipeLoadEnd = LoadAvg();
             Console.WriteLine($"  pipeline {pipe["seconds"]} s");
+            // Refining as events arrive (as a deployment does): a second, fresh lake, for the recomputes it costs.
+            JsonObject? inter = null;
+            if (!o.ContainsKey("interleave") && !o.ContainsKey("skip-interleave"))
+            {
+                Console.WriteLine("running pipeline, refining as events arrive ...");
+                (inter, _) = Child("pipeline", Path.Combine(work, "pipeline-interleave.result.json"),
+                    "--landing", landing, "--lake", lake + "-interleave", "--profile", profile, "--interleave");
+                Console.WriteLine($"  pipeline (interleave) {inter["seconds"]} s, {inter["recomputes"]} recomputes");
+            }
             // The machine is shared: the load average around each side says how much of the cores it could have had.
             report["machine"]!["loadavg_duckdb"] = new JsonObject { ["start"] = duckLoadStart, ["end"] = duckLoadEnd };
             report["machine"]!["loadavg_pipeline"] = new JsonObject { ["start"] = pipeLoadStart, ["end"] = pipeLoadEnd };
@@ -272,6 +284,22 @@ namespace Stedi.Bench
                 var same = a.ToJsonString() == b.ToJsonString();
                 equal &= same;
                 tables[t] = new JsonObject { ["pipeline"] = a.DeepClone(), ["duckdb"] = b.DeepClone(), ["equal"] = same };
+            }
+            if (inter is not null)
+            {
+                var interFp = inter["fingerprints"]!.AsObject();
+                var interEqual = DuckDbPeer.TableNames.All(t => interFp[t]!.ToJsonString() == duckFp[t]!.ToJsonString());
+                equal &= interEqual;
+                var pwo = inter["partitions_with_output"]!.GetValue<int>();
+                report["interleave"] = new JsonObject
+                {
+                    ["outputs_equal"] = interEqual,
+                    ["seconds"] = inter["seconds"]!.DeepClone(),
+                    ["recomputes"] = inter["recomputes"]!.DeepClone(),
+                    ["partitions_with_output"] = pwo,
+                    ["recomputes_per_partition_with_output"] = Math.Round(inter["recomputes"]!.GetValue<long>() / (double)Math.Max(1, pwo), 2),
+                    ["refine_busy_seconds"] = inter["refine_busy_seconds"]!.DeepClone(),
+                };
             }
             report["outputs_equal"] = equal;
             report["tables"] = tables;
@@ -298,6 +326,11 @@ namespace Stedi.Bench
                 ["refine_busy_seconds"] = pipe["refine_busy_seconds"]!.DeepClone(),
                 ["recomputes"] = pipe["recomputes"]!.DeepClone(),
                 ["partitions_with_output"] = pipe["partitions_with_output"]?.DeepClone(),
+                ["ingest_phases_busy_seconds"] = pipe["ingest_phases_busy_seconds"]?.DeepClone(),
+                ["process_cpu_seconds"] = pipe["process_cpu_seconds"]?.DeepClone(),
+                ["gc_pause_seconds"] = pipe["gc_pause_seconds"]?.DeepClone(),
+                ["gc_allocated_mb"] = pipe["gc_allocated_mb"]?.DeepClone(),
+                ["jit_seconds"] = pipe["jit_seconds"]?.DeepClone(),
                 ["partitions_with_output_by_table"] = pipe["partitions_with_output_by_table"]?.DeepClone(),
                 ["objects"] = pipe["objects"]!.DeepClone(),
                 ["failed_objects"] = pipe["failed_objects"]!.DeepClone(),
@@ -382,6 +415,7 @@ namespace Stedi.Bench
             foreach (var k in keys)
                 if (r[k] is { } v) Console.WriteLine($"{k,-48} {v.ToJsonString()}");
             Console.WriteLine($"{"pipeline_breakdown",-48} {r["pipeline_breakdown"]!.ToJsonString()}");
+            if (r["interleave"] is { } il) Console.WriteLine($"{"interleave (refining as events arrive)",-48} {il.ToJsonString()}");
             Console.WriteLine($"{"loadavg duckdb (start / end)",-48} {r["machine"]!["loadavg_duckdb"]!["start"]} / {r["machine"]!["loadavg_duckdb"]!["end"]}");
             Console.WriteLine($"{"loadavg pipeline (start / end)",-48} {r["machine"]!["loadavg_pipeline"]!["start"]} / {r["machine"]!["loadavg_pipeline"]!["end"]}");
         }
