@@ -28,9 +28,10 @@ public sealed class PipelineSide : IDisposable
     /// <param name="profile">Profile.</param>
     /// <param name="parallelism">Concurrent ingests and concurrent recomputes.</param>
     /// <param name="interleave">Refine while events are still being delivered (as a deployment does), or hold the refresh work until all are delivered (a batch run, the default of <c>stedi run</c>).</param>
-    public PipelineSide(string lakeRoot, ConsentProfile profile, int parallelism, bool interleave = false)
+    /// <param name="cacheBytes">The batch cache's budget (null: the default of <c>stedi run</c>).</param>
+    public PipelineSide(string lakeRoot, ConsentProfile profile, int parallelism, bool interleave = false, long? cacheBytes = null)
     {
-        _pipeline = new LocalPipeline(lakeRoot, profile, Math.Max(1, parallelism), log: _log,
+        _pipeline = new LocalPipeline(lakeRoot, profile, Math.Max(1, parallelism), log: _log, cacheBytes: cacheBytes,
             refreshDelay: interleave ? LocalPipeline.InterleaveRefreshDelay : TimeSpan.Zero);
         _interleave = interleave;
     }

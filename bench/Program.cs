@@ -81,7 +81,8 @@ namespace Stedi.Bench
                 {
                     if (Directory.Exists(o["lake"])) Directory.Delete(o["lake"], true);
                     var parallelism = int.Parse(o.GetValueOrDefault("parallelism", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
-                    using var p = new PipelineSide(o["lake"], strict ? ConsentProfile.Strict : ConsentProfile.Rubric, parallelism, o.ContainsKey("interleave"));
+                    long? cacheBytes = o.TryGetValue("cache-mb", out var cmb) ? long.Parse(cmb, CultureInfo.InvariantCulture) << 20 : null;
+                    using var p = new PipelineSide(o["lake"], strict ? ConsentProfile.Strict : ConsentProfile.Rubric, parallelism, o.ContainsKey("interleave"), cacheBytes);
                     var full = await p.FullRunAsync(o["landing"]);
                     result["peak_rss_mb"] = Rss.PeakMb();
                     result["process_cpu_seconds"] = Math.Round(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, 3);

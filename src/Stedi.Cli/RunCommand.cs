@@ -57,6 +57,13 @@ public sealed class RunSettings : IngestLakeSettings
     [Description("Recompute partitions while events are still being delivered, as a deployment does (default: deliver every event, then refine — fewer recomputes, same tables)")]
     public bool Interleave { get; init; }
 
+    /// <summary>Memory for decoded batches shared between ingest and refine, in MiB.</summary>
+    [CommandOption("--cache-mb <MIB>")]
+    [Description("Memory for decoded Parquet shared between ingest and refine, so a batch run need not read back what it " +
+                 "just staged. Default: a quarter of the memory available, at most 2048; 0 turns it off (about 10% slower " +
+                 "at 100x the real data, peak memory 250 MB instead of 2 GB)")]
+    public int? CacheMb { get; init; }
+
     /// <summary>Keep an existing lake.</summary>
     [CommandOption("--keep")]
     [Description("Keep what the lake already holds (default: start from an empty lake)")]
@@ -67,6 +74,7 @@ public sealed class RunSettings : IngestLakeSettings
     {
         if (Profile is not null && !ProfileNames.IsValid(Profile)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
         if (Parallelism < 1) return ValidationResult.Error("--parallelism must be at least 1");
+        if (CacheMb < 0) return ValidationResult.Error("--cache-mb must be 0 (off) or more");
         if (!Directory.Exists(Landing)) return ValidationResult.Error($"landing folder not found: {Landing} (run from the repository root, or pass --landing)");
         // Before anything in the lake is wiped: a folder one level too high (or of other folders) would start an empty lake.
         if (LandingFolderCheck.Problem(Landing) is { } problem) return ValidationResult.Error(problem);
@@ -87,7 +95,7 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         await using var logFile = new StreamWriter(Path.Combine(s.Lake, "pipeline.log"), append: true);
         var sw = Stopwatch.StartNew();
         using var pipeline = new LocalPipeline(s.Lake, profile, s.Parallelism, log: new JsonLinesLakeLog(logFile), options: s.IngestOptions(),
-            refreshDelay: s.Interleave ? LocalPipeline.InterleaveRefreshDelay : TimeSpan.Zero);
+            refreshDelay: s.Interleave ? LocalPipeline.InterleaveRefreshDelay : TimeSpan.Zero, cacheBytes: s.CacheMb is { } mb ? (long)mb << 20 : null);
         IReadOnlyList<Stedi.Functions.RecordOutcome> outcomes = [];
         await AnsiConsole.Progress()
             .AutoClear(false)

@@ -23,6 +23,7 @@ public sealed class CommandLineTests
     [InlineData("query", "--max-rows", "-1", "SELECT 1")]
     [InlineData("run", "--profile", "lenient")]
     [InlineData("run", "--landing", "/nonexistent-landing")]
+    [InlineData("run", "--cache-mb", "-1")]
     [InlineData("watch", "--interval", "0")]
     [InlineData("invoke", "--event", "/nonexistent-event.json")]
     [InlineData("invoke")]
