@@ -13,8 +13,12 @@ namespace Stedi.Lakehouse.Index;
 /// </summary>
 public sealed class HmacCustomerKeys : ICustomerKeys
 {
-    /// <summary>Join keys memoised at most (about 200 bytes each).</summary>
-    public const int MemoCapacity = 1 << 20;
+    /// <summary>
+    /// Join keys memoised at most (about 250 bytes each, so at most ~16 MB): enough for the customers a function
+    /// instance meets again from file to file; one ingest memoises its own customers' keys besides, so a bigger memo
+    /// would only hold memory for the life of the instance.
+    /// </summary>
+    public const int MemoCapacity = 1 << 16;
 
     private readonly byte[] _secret;
     private readonly ConcurrentDictionary<string, string> _memo = new(StringComparer.Ordinal);
