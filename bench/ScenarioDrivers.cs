@@ -41,7 +41,7 @@ internal static class ScenarioDrivers
     /// <summary>Adds up the refine log's own figures.</summary>
     private sealed class CountingLog : ILakeLog
     {
-        public long Recomputes, ObjectsRead, Slices, RefineMs, IngestMs;
+        public long Recomputes, ObjectsRead, RowsRead, Slices, RefineMs, IngestMs;
         public readonly ConcurrentDictionary<string, long> Events = new();
 
         public void Write(string level, string eventName, IReadOnlyDictionary<string, object?> fields)
@@ -51,6 +51,7 @@ internal static class ScenarioDrivers
             {
                 Interlocked.Increment(ref Recomputes);
                 Interlocked.Add(ref ObjectsRead, Convert.ToInt64(fields["objectsRead"], CultureInfo.InvariantCulture));
+                Interlocked.Add(ref RowsRead, Convert.ToInt64(fields["rowsRead"], CultureInfo.InvariantCulture));
                 Interlocked.Add(ref Slices, Convert.ToInt64(fields["slices"], CultureInfo.InvariantCulture));
                 Interlocked.Add(ref RefineMs, Convert.ToInt64(fields["ms"], CultureInfo.InvariantCulture));
             }
@@ -59,14 +60,18 @@ internal static class ScenarioDrivers
     }
 
     /// <summary>
-    /// The refresh queue as the SQS FIFO queue and its event source mapping behave: producers mark work pending in the
-    /// index and send only what they marked (the real <see cref="SqsWorkQueue"/> protocol, over the local index);
-    /// messages are received in batches of up to 10, each delivered at least once.
+    /// The refresh queue as the SQS FIFO queue and its event source mapping behave, on a simulated clock: producers
+    /// mark work pending in the index and send only what they marked (the real <see cref="SqsWorkQueue"/> protocol,
+    /// over the local index); a message becomes receivable <c>delaySeconds</c> after it was sent (the queue's
+    /// delivery delay); messages are received in batches of up to 10, each delivered at least once.
     /// </summary>
-    private sealed class SimulatedSqs(IRefineState state) : IWorkQueue
+    private sealed class SimulatedSqs(IRefineState state, double delaySeconds) : IWorkQueue
     {
-        private readonly ConcurrentQueue<RefreshWork> _messages = new();
+        private readonly List<(RefreshWork Work, double VisibleAt)> _messages = [];
         public long Sent;
+
+        /// <summary>The simulated clock (seconds).</summary>
+        public double Now;
 
         public Task EnqueueAsync(IReadOnlyCollection<RefreshWork> work, CancellationToken ct = default) => EnqueueAsync(work, Guid.NewGuid().ToString("N"), ct);
 
@@ -74,37 +79,48 @@ internal static class ScenarioDrivers
         {
             foreach (var w in await state.MarkPendingAsync(work, producer, TimeSpan.FromMinutes(15), ct))
             {
-                _messages.Enqueue(w);
+                lock (_messages) _messages.Add((w, Now + delaySeconds));
                 Interlocked.Increment(ref Sent);
             }
         }
 
         public Task StartingAsync(RefreshWork work, CancellationToken ct = default) => state.ClearPendingAsync(work, ct);
 
-        public int Count => _messages.Count;
+        public int Count { get { lock (_messages) return _messages.Count; } }
 
-        /// <summary>Up to 10 messages as one SQS event; <paramref name="duplicate"/> decides which are delivered again later.</summary>
+        /// <summary>Up to 10 receivable messages as one SQS event; <paramref name="duplicate"/> decides which are delivered again later.</summary>
         public string? NextBatch(Func<bool> duplicate)
         {
             var records = new List<object>();
-            var again = new List<RefreshWork>();
-            while (records.Count < 10 && _messages.TryDequeue(out var w))
+            lock (_messages)
             {
-                records.Add(new { messageId = Guid.NewGuid().ToString(), body = SqsWorkQueue.FormatBody(w), eventSource = "aws:sqs" });
-                if (duplicate()) again.Add(w);
+                var again = new List<(RefreshWork, double)>();
+                for (var i = 0; i < _messages.Count && records.Count < 10;)
+                {
+                    var (w, visibleAt) = _messages[i];
+                    if (visibleAt > Now) { i++; continue; }
+                    _messages.RemoveAt(i);
+                    records.Add(new { messageId = Guid.NewGuid().ToString(), body = SqsWorkQueue.FormatBody(w), eventSource = "aws:sqs" });
+                    if (duplicate()) again.Add((w, Now)); // at-least-once: the same message seen again in a later batch
+                }
+                _messages.AddRange(again);
             }
-            foreach (var w in again) _messages.Enqueue(w); // at-least-once: the same message seen in a later batch
             return records.Count == 0 ? null : JsonSerializer.Serialize(new { Records = records });
         }
     }
 
-    public static async Task<JsonObject> SmallFilesAsync(string landingDir, string lakeRoot, int seed)
+    /// <param name="landingDir">The scenario's landing folder.</param>
+    /// <param name="lakeRoot">A lake folder (emptied).</param>
+    /// <param name="seed">Seed of the duplicate deliveries.</param>
+    /// <param name="delaySeconds">The refresh queue's delivery delay (the stack's is 10 s; 0: the worst case).</param>
+    /// <param name="filesPerSecond">How fast the files land and are ingested, on the simulated clock.</param>
+    public static async Task<JsonObject> SmallFilesAsync(string landingDir, string lakeRoot, int seed, double delaySeconds, double filesPerSecond)
     {
         if (Directory.Exists(lakeRoot)) Directory.Delete(lakeRoot, true);
         var log = new CountingLog();
         using var lake = new LocalLake(lakeRoot);
         var options = new LakeOptions { Profile = ConsentProfile.Strict };
-        var queue = new SimulatedSqs(lake.Index.Refine);
+        var queue = new SimulatedSqs(lake.Index.Refine, delaySeconds);
         var ingest = new IngestFunction(new Ingestor(lake.Store, lake.Index, queue, options, log), log);
         var refine = new RefineFunction(new Refiner(lake.Store, lake.Index, queue, options, log), log);
         var rng = new Random(seed);
@@ -112,44 +128,45 @@ internal static class ScenarioDrivers
         var customers = keys.Where(k => k.StartsWith("customer/", StringComparison.Ordinal)).ToList();
         var files = keys.Except(customers).ToList();
 
+        // Until the queue is empty: the clock moves on by the delay, and everything receivable is refined.
         async Task DrainAsync()
         {
-            while (queue.NextBatch(() => rng.NextDouble() < 0.05) is { } batch) await refine.HandleEventAsync(batch);
+            while (queue.Count > 0)
+            {
+                queue.Now += Math.Max(delaySeconds, 0.001);
+                while (queue.NextBatch(() => rng.NextDouble() < 0.05) is { } batch) await refine.HandleEventAsync(batch);
+            }
         }
 
         foreach (var k in customers) await ingest.HandleEventAsync(await EventAsync(lake, k));
         await DrainAsync();
-        var (r0, o0) = (log.Recomputes, log.ObjectsRead);
+        var (r0, o0, rr0) = (log.Recomputes, log.ObjectsRead, log.RowsRead);
         var sw = Stopwatch.StartNew();
-        // The files land as a burst; the landing mapping ingests them one after another while the refresh mapping polls
-        // the queue at the same time, as on AWS: a refine that takes longer lets more ingests coalesce into its next run.
-        var ingesting = true;
-        var ingestTask = Task.Run(async () =>
+        // The files land as a burst, filesPerSecond on a simulated clock; after each one the refresh mapping receives
+        // every batch that is receivable by then (and the refine is taken to be instantaneous on that clock, the worst
+        // case for coalescing). Deterministic: real pollers racing each other gave different counts on every run.
+        var (ri0, ii0) = (log.RefineMs, log.IngestMs);
+        foreach (var k in files)
         {
-            try { foreach (var k in files) await ingest.HandleEventAsync(await EventAsync(lake, k)); }
-            finally { Volatile.Write(ref ingesting, false); }
-        });
-        var refineTask = Task.Run(async () =>
-        {
-            while (true)
-            {
-                var more = Volatile.Read(ref ingesting);
-                if (queue.NextBatch(() => rng.NextDouble() < 0.05) is { } batch) { await refine.HandleEventAsync(batch); continue; }
-                if (!more) break;
-                await Task.Delay(20); // an empty receive: the mapping polls again
-            }
-        });
-        await Task.WhenAll(ingestTask, refineTask);
+            queue.Now += 1 / filesPerSecond;
+            await ingest.HandleEventAsync(await EventAsync(lake, k));
+            while (queue.NextBatch(() => rng.NextDouble() < 0.05) is { } batch) await refine.HandleEventAsync(batch);
+        }
         await DrainAsync();
         var seconds = sw.Elapsed.TotalSeconds;
         var outcomes = await lake.Index.Refine.ListOutcomesAsync();
         return new JsonObject
         {
             ["files"] = files.Count,
+            ["delivery_delay_seconds"] = delaySeconds,
+            ["files_per_second"] = filesPerSecond,
             ["seconds"] = Math.Round(seconds, 3),
             ["recomputes"] = log.Recomputes - r0,
             ["objects_read"] = log.ObjectsRead - o0,
             ["messages_sent"] = queue.Sent,
+            ["refine_busy_seconds"] = Math.Round((log.RefineMs - ri0) / 1000.0, 3),
+            ["ingest_busy_seconds"] = Math.Round((log.IngestMs - ii0) / 1000.0, 3),
+            ["rows_read_by_refines"] = log.RowsRead - rr0,
             ["accelerometer_trusted_rows"] = outcomes.Where(o => o.Table == Tables.AccelerometerTrusted.Name).Sum(o => o.RowsOut),
             ["compacted_objects"] = (await lake.Store.ListAsync("staged/accelerometer/")).Count(o => o.Key.Contains("/" + LakeKeys.CompactPrefix, StringComparison.Ordinal) && o.Key.EndsWith(".parquet", StringComparison.Ordinal)),
         };

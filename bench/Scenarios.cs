@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Stedi.Deployment;
 
 namespace Stedi.Bench;
 
@@ -74,7 +75,9 @@ internal static class Scenarios
         var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?";
         System.Text.Json.Nodes.JsonObject result = scenario switch
         {
-            "small-files" => await ScenarioDrivers.SmallFilesAsync(landing.Dir, lake, seed),
+            "small-files" => await ScenarioDrivers.SmallFilesAsync(landing.Dir, lake, seed,
+                double.Parse(o.GetValueOrDefault("delay-seconds", Topology.RefreshDeliveryDelaySeconds.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
+                double.Parse(o.GetValueOrDefault("files-per-second", "20"), CultureInfo.InvariantCulture)),
             "big-hour" => await ScenarioDrivers.BigHourAsync(landing.Dir, lake),
             _ => throw new ArgumentException($"--run is not available for scenario '{scenario}'"),
         };

@@ -58,6 +58,9 @@ public sealed class RefineContext
     /// <summary>accelerometer_trusted: trusted readings per customer key in the partition (all slices), kept in the index at commit.</summary>
     public Dictionary<string, long> TrustedCounts { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Rows read so far (staged, of this slice, and upstream).</summary>
+    public long RowsRead { get; private set; }
+
     /// <summary>Objects read from the store or cache so far (staged and upstream).</summary>
     public int ObjectsRead { get; private set; }
 
@@ -77,6 +80,7 @@ public sealed class RefineContext
     {
         var rows = await _staged.ReadAsync(staged, Partition, await StagedListingAsync(staged), Pool, Slice, CancellationToken);
         ObjectsRead += rows.ObjectsRead;
+        RowsRead += rows.Rows.Count;
         return rows;
     }
 
@@ -97,6 +101,7 @@ public sealed class RefineContext
             catch (ObjectNotFoundException) { return empty; } // emptied by a newer recompute between the two reads; it enqueues our rerun
         }
         ObjectsRead++;
+        RowsRead += batch.Count;
         empty.AppendAll(batch);
         return empty;
     }

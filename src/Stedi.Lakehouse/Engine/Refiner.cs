@@ -119,7 +119,7 @@ public sealed class Refiner
         if (previous?.DetailKey is { } old && old != detailKey) await _store.DeleteAsync(old, ct);
 
         _log.Info("refined", ("table", work.Table), ("partition", work.Partition), ("rows", rows), ("changed", changed), ("followUps", followUps.Count),
-            ("objectsRead", ctx.ObjectsRead), ("slices", slices), ("ms", (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds));
+            ("objectsRead", ctx.ObjectsRead), ("rowsRead", ctx.RowsRead), ("slices", slices), ("ms", (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds));
         return new RefineResult(work.Table, work.Partition, rows, changed, followUps.Count, ctx.ObjectsRead, slices);
     }
 
