@@ -23,7 +23,8 @@ namespace Stedi.Bench;
 /// <item><c>small-files</c>: files land one by one while the refresh work is delivered as the SQS event source mapping
 /// delivers it — batches of up to 10, at least once (a share of messages delivered twice), no in-memory coalescing:
 /// producers coalesce through the pending marks in the index, the refine function once per (table, partition) per
-/// batch, as on AWS. Reports recomputes, objects read and time.</item>
+/// batch, as on AWS — on a simulated clock (<c>--files-per-second</c>, default 20; <c>--delay-seconds</c>, the refresh
+/// queue's delivery delay, default the stack's). Reports recomputes, objects and rows read, busy and wall time.</item>
 /// <item><c>big-hour</c>: one hour of millions of readings ingested, then its partitions refined with no batch cache (as a
 /// Lambda runs), reporting the peak RSS of the refine alone and the slices it took.</item>
 /// </list>
