@@ -25,7 +25,10 @@ public sealed class TopologyTests
         Assert.InRange(Topology.IngestEphemeralStorageMb, 512, 10_240);
         Assert.InRange(Topology.RefineEphemeralStorageMb, 512, 10_240);
         Assert.True(2 * Topology.MaxObjectBytes <= Topology.IngestEphemeralStorageMb * 1024L * 1024);
-        Assert.True(Topology.IngestMemoryMb >= 8 * Topology.MeasuredIngestPeakRssMb);
+        // Memory is sized for CPU; what an ingest holds grows with the object's distinct customers, not its bytes
+        // (BENCHMARKS.md, one big object): several times the measured peak leaves room for an object with several
+        // times that object's ~200,000 customers.
+        Assert.True(Topology.IngestMemoryMb >= 6 * Topology.MeasuredIngestPeakRssMb);
         Assert.Equal(1769, Topology.IngestMemoryMb); // one vCPU
     }
 
