@@ -69,8 +69,9 @@ public sealed class TopologyTests
     public void Environment_variable_names_are_the_agreed_ones()
     {
         Assert.Equal(
-            ["STEDI_CUSTOMER_KEY_SECRET_ID", "STEDI_GLUE_DATABASE", "STEDI_INDEX_TABLE", "STEDI_LAKE_BUCKET", "STEDI_MAX_OBJECT_BYTES",
-             "STEDI_PROFILE", "STEDI_REFRESH_QUEUE_URL", "STEDI_SOURCE"],
+            ["STEDI_CUSTOMER_KEY_SECRET_ID", "STEDI_DATA_SUFFIXES", "STEDI_GLUE_DATABASE", "STEDI_INDEX_TABLE", "STEDI_LAKE_BUCKET",
+             "STEDI_MAX_OBJECT_BYTES", "STEDI_PROFILE", "STEDI_REFRESH_QUEUE_URL", "STEDI_SOURCE", "STEDI_TIME_WINDOW_MAX",
+             "STEDI_TIME_WINDOW_MIN"],
             typeof(Topology.Env).GetFields().Select(f => (string)f.GetValue(null)!).Order());
     }
 }
