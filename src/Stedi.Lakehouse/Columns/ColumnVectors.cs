@@ -199,16 +199,19 @@ public sealed class StringVector : ColumnVector
     }
 }
 
-/// <summary>A 64-bit integer column (Parquet INT64; INT32 schema columns are held as 64-bit and range-checked on write).</summary>
-public sealed class LongVector : ColumnVector
+/// <summary>
+/// A column of fixed-size values with an optional null flag per row: the storage, appends, comparison, Parquet reads
+/// and gathers that <see cref="LongVector"/> and <see cref="DoubleVector"/> share.
+/// </summary>
+/// <typeparam name="T">The value type (<see cref="long"/> or <see cref="double"/>).</typeparam>
+public abstract class PrimitiveVector<T> : ColumnVector where T : unmanaged, IComparable<T>
 {
-    private long[] _values;
-    private bool[]? _nulls;
+    private protected T[] _values;
+    private protected bool[]? _nulls;
 
-    /// <summary>Creates an empty vector.</summary>
-    public LongVector(bool nullable, int capacity = 0)
+    private protected PrimitiveVector(bool nullable, int capacity)
     {
-        _values = new long[Math.Max(capacity, 0)];
+        _values = new T[Math.Max(capacity, 0)];
         if (nullable) _nulls = new bool[_values.Length];
     }
 
@@ -216,29 +219,121 @@ public sealed class LongVector : ColumnVector
     public bool Nullable => _nulls is not null;
 
     /// <summary>The values (meaningless where <see cref="IsNull"/>).</summary>
-    public ReadOnlySpan<long> Values => _values.AsSpan(0, Count);
+    public ReadOnlySpan<T> Values => _values.AsSpan(0, Count);
 
-    /// <summary>The value of a row (0 when null).</summary>
-    public long this[int row] => _values[row];
-
-    /// <summary>The value of a row, or null.</summary>
-    public long? ValueOrNull(int row) => IsNull(row) ? null : _values[row];
+    /// <summary>The value of a row (the default value when null).</summary>
+    public T this[int row] => _values[row];
 
     /// <inheritdoc />
     public override bool IsNull(int row) => _nulls is not null && _nulls[row];
 
     /// <summary>Sets a row's value.</summary>
-    public void Set(int row, long value)
+    public void Set(int row, T value)
     {
         _values[row] = value;
         if (_nulls is not null) _nulls[row] = false;
     }
 
+    internal override void AddDefault()
+    {
+        Grow(ref _values, Count + 1);
+        if (_nulls is not null)
+        {
+            Grow(ref _nulls, Count + 1);
+            _nulls[Count] = true;
+        }
+        _values[Count++] = default;
+    }
+
+    internal override void AppendFrom(ColumnVector source, ReadOnlySpan<int> rows)
+    {
+        var s = (PrimitiveVector<T>)source;
+        Grow(ref _values, Count + rows.Length);
+        if (_nulls is not null) Grow(ref _nulls, Count + rows.Length);
+        foreach (var r in rows)
+        {
+            _values[Count] = s._values[r];
+            if (_nulls is not null) _nulls[Count] = s.IsNull(r);
+            Count++;
+        }
+    }
+
+    internal override void AppendAll(ColumnVector source) => AppendRange(source, 0, source.Count);
+
+    internal override void AppendRange(ColumnVector source, int start, int count)
+    {
+        var s = (PrimitiveVector<T>)source;
+        Grow(ref _values, Count + count);
+        s._values.AsSpan(start, count).CopyTo(_values.AsSpan(Count));
+        if (_nulls is not null)
+        {
+            Grow(ref _nulls, Count + count);
+            if (s._nulls is not null) s._nulls.AsSpan(start, count).CopyTo(_nulls.AsSpan(Count));
+            else _nulls.AsSpan(Count, count).Clear();
+        }
+        Count += count;
+    }
+
+    // Numeric order, nulls first; for doubles -0.0 equals 0.0, as SQL compares them.
+    internal override int CompareRows(int a, int b, int[]? ranks)
+    {
+        if (_nulls is not null)
+        {
+            bool x = _nulls[a], y = _nulls[b];
+            if (x || y) return x == y ? 0 : x ? -1 : 1;
+        }
+        return _values[a].CompareTo(_values[b]);
+    }
+
+    /// <summary>Appends values read from Parquet: <paramref name="present"/> non-null values, placed where the definition level is set (all rows when none are given).</summary>
+    internal void AppendRead(ReadOnlySpan<T> present, ReadOnlySpan<int> definitionLevels, int rows)
+    {
+        Grow(ref _values, Count + rows);
+        if (_nulls is not null) Grow(ref _nulls, Count + rows);
+        if (definitionLevels.IsEmpty)
+        {
+            present[..rows].CopyTo(_values.AsSpan(Count));
+            if (_nulls is not null) _nulls.AsSpan(Count, rows).Clear();
+        }
+        else
+        {
+            var v = 0;
+            for (var i = 0; i < rows; i++)
+            {
+                var isNull = definitionLevels[i] == 0;
+                _values[Count + i] = isNull ? default : present[v++];
+                if (_nulls is not null) _nulls[Count + i] = isNull;
+            }
+        }
+        Count += rows;
+    }
+
+    /// <summary>The values of some rows in order, and which are null (for writing).</summary>
+    internal void Gather(ReadOnlySpan<int> rows, Span<T> values, Span<bool> isNull)
+    {
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var r = rows[i];
+            values[i] = _values[r];
+            isNull[i] = _nulls is not null && _nulls[r];
+        }
+    }
+}
+
+/// <summary>A 64-bit integer column (Parquet INT64; INT32 schema columns are held as 64-bit and range-checked on write).</summary>
+public sealed class LongVector : PrimitiveVector<long>
+{
+    /// <summary>Creates an empty vector.</summary>
+    public LongVector(bool nullable, int capacity = 0) : base(nullable, capacity) { }
+
+    /// <summary>The value of a row, or null.</summary>
+    public long? ValueOrNull(int row) => IsNull(row) ? null : _values[row];
+
     /// <summary>Sets a row's value or null.</summary>
     /// <exception cref="InvalidOperationException">Null in a required column.</exception>
     public void Set(int row, long? value)
     {
-        if (value is { } v) { Set(row, v); return; }
+        if (value is { } v) { base.Set(row, v); return; }
         if (_nulls is null) throw new InvalidOperationException("null in a required column");
         _values[row] = 0;
         _nulls[row] = true;
@@ -251,204 +346,23 @@ public sealed class LongVector : ColumnVector
         Set(Count - 1, value);
     }
 
-    internal override void AddDefault()
-    {
-        Grow(ref _values, Count + 1);
-        if (_nulls is not null)
-        {
-            Grow(ref _nulls, Count + 1);
-            _nulls[Count] = true;
-        }
-        _values[Count++] = 0;
-    }
-
-    internal override void AppendFrom(ColumnVector source, ReadOnlySpan<int> rows)
-    {
-        var s = (LongVector)source;
-        Grow(ref _values, Count + rows.Length);
-        if (_nulls is not null) Grow(ref _nulls, Count + rows.Length);
-        foreach (var r in rows)
-        {
-            _values[Count] = s._values[r];
-            if (_nulls is not null) _nulls[Count] = s.IsNull(r);
-            Count++;
-        }
-    }
-
-    internal override void AppendAll(ColumnVector source)
-    {
-        var s = (LongVector)source;
-        Grow(ref _values, Count + s.Count);
-        s._values.AsSpan(0, s.Count).CopyTo(_values.AsSpan(Count));
-        if (_nulls is not null)
-        {
-            Grow(ref _nulls, Count + s.Count);
-            if (s._nulls is not null) s._nulls.AsSpan(0, s.Count).CopyTo(_nulls.AsSpan(Count));
-            else _nulls.AsSpan(Count, s.Count).Clear();
-        }
-        Count += s.Count;
-    }
-
-    internal override void AppendRange(ColumnVector source, int start, int count)
-    {
-        var s = (LongVector)source;
-        Grow(ref _values, Count + count);
-        s._values.AsSpan(start, count).CopyTo(_values.AsSpan(Count));
-        if (_nulls is not null)
-        {
-            Grow(ref _nulls, Count + count);
-            if (s._nulls is not null) s._nulls.AsSpan(start, count).CopyTo(_nulls.AsSpan(Count));
-            else _nulls.AsSpan(Count, count).Clear();
-        }
-        Count += count;
-    }
-
-    internal override int CompareRows(int a, int b, int[]? ranks)
-    {
-        if (_nulls is not null)
-        {
-            bool x = _nulls[a], y = _nulls[b];
-            if (x || y) return x == y ? 0 : x ? -1 : 1;
-        }
-        return _values[a].CompareTo(_values[b]);
-    }
-
     internal override int HashRow(int row) => IsNull(row) ? int.MinValue : _values[row].GetHashCode();
 
     // A real long.MinValue ties with null here; the full comparison after the key sort orders them.
     internal override long SortKey(int row, int[]? ranks) => IsNull(row) ? long.MinValue : _values[row];
-
-    /// <summary>Appends values read from Parquet: <paramref name="present"/> non-null values, placed where the definition level is set (all rows when none are given).</summary>
-    internal void AppendRead(ReadOnlySpan<long> present, ReadOnlySpan<int> definitionLevels, int rows)
-    {
-        Grow(ref _values, Count + rows);
-        if (_nulls is not null) Grow(ref _nulls, Count + rows);
-        if (definitionLevels.IsEmpty)
-        {
-            present[..rows].CopyTo(_values.AsSpan(Count));
-            if (_nulls is not null) _nulls.AsSpan(Count, rows).Clear();
-        }
-        else
-        {
-            var v = 0;
-            for (var i = 0; i < rows; i++)
-            {
-                var isNull = definitionLevels[i] == 0;
-                _values[Count + i] = isNull ? 0 : present[v++];
-                if (_nulls is not null) _nulls[Count + i] = isNull;
-            }
-        }
-        Count += rows;
-    }
-
-    /// <summary>The values of some rows in order, and how many are null (for writing).</summary>
-    internal void Gather(ReadOnlySpan<int> rows, Span<long> values, Span<bool> isNull)
-    {
-        for (var i = 0; i < rows.Length; i++)
-        {
-            var r = rows[i];
-            values[i] = _values[r];
-            isNull[i] = _nulls is not null && _nulls[r];
-        }
-    }
 }
 
 /// <summary>A 64-bit floating point column (Parquet DOUBLE).</summary>
-public sealed class DoubleVector : ColumnVector
+public sealed class DoubleVector : PrimitiveVector<double>
 {
-    private double[] _values;
-    private bool[]? _nulls;
-
     /// <summary>Creates an empty vector.</summary>
-    public DoubleVector(bool nullable, int capacity = 0)
-    {
-        _values = new double[Math.Max(capacity, 0)];
-        if (nullable) _nulls = new bool[_values.Length];
-    }
-
-    /// <summary>The values (meaningless where <see cref="IsNull"/>).</summary>
-    public ReadOnlySpan<double> Values => _values.AsSpan(0, Count);
-
-    /// <summary>The value of a row.</summary>
-    public double this[int row] => _values[row];
-
-    /// <inheritdoc />
-    public override bool IsNull(int row) => _nulls is not null && _nulls[row];
-
-    /// <summary>Sets a row's value.</summary>
-    public void Set(int row, double value)
-    {
-        _values[row] = value;
-        if (_nulls is not null) _nulls[row] = false;
-    }
+    public DoubleVector(bool nullable, int capacity = 0) : base(nullable, capacity) { }
 
     /// <summary>Appends a value.</summary>
     public void Add(double value)
     {
         AddDefault();
         Set(Count - 1, value);
-    }
-
-    internal override void AddDefault()
-    {
-        Grow(ref _values, Count + 1);
-        if (_nulls is not null)
-        {
-            Grow(ref _nulls, Count + 1);
-            _nulls[Count] = true;
-        }
-        _values[Count++] = 0;
-    }
-
-    internal override void AppendFrom(ColumnVector source, ReadOnlySpan<int> rows)
-    {
-        var s = (DoubleVector)source;
-        Grow(ref _values, Count + rows.Length);
-        if (_nulls is not null) Grow(ref _nulls, Count + rows.Length);
-        foreach (var r in rows)
-        {
-            _values[Count] = s._values[r];
-            if (_nulls is not null) _nulls[Count] = s.IsNull(r);
-            Count++;
-        }
-    }
-
-    internal override void AppendAll(ColumnVector source)
-    {
-        var s = (DoubleVector)source;
-        Grow(ref _values, Count + s.Count);
-        s._values.AsSpan(0, s.Count).CopyTo(_values.AsSpan(Count));
-        if (_nulls is not null)
-        {
-            Grow(ref _nulls, Count + s.Count);
-            if (s._nulls is not null) s._nulls.AsSpan(0, s.Count).CopyTo(_nulls.AsSpan(Count));
-            else _nulls.AsSpan(Count, s.Count).Clear();
-        }
-        Count += s.Count;
-    }
-
-    internal override void AppendRange(ColumnVector source, int start, int count)
-    {
-        var s = (DoubleVector)source;
-        Grow(ref _values, Count + count);
-        s._values.AsSpan(start, count).CopyTo(_values.AsSpan(Count));
-        if (_nulls is not null)
-        {
-            Grow(ref _nulls, Count + count);
-            if (s._nulls is not null) s._nulls.AsSpan(start, count).CopyTo(_nulls.AsSpan(Count));
-            else _nulls.AsSpan(Count, count).Clear();
-        }
-        Count += count;
-    }
-
-    internal override int CompareRows(int a, int b, int[]? ranks)
-    {
-        if (_nulls is not null)
-        {
-            bool x = _nulls[a], y = _nulls[b];
-            if (x || y) return x == y ? 0 : x ? -1 : 1;
-        }
-        return _values[a].CompareTo(_values[b]); // numeric order: -0.0 equals 0.0, as SQL compares them
     }
 
     internal override int HashRow(int row) => IsNull(row) ? int.MinValue : (_values[row] == 0 ? 0.0 : _values[row]).GetHashCode();
@@ -459,39 +373,5 @@ public sealed class DoubleVector : ColumnVector
         var v = _values[row] == 0 ? 0.0 : _values[row]; // -0.0 equals 0.0
         var bits = BitConverter.DoubleToInt64Bits(v);
         return bits >= 0 ? bits : bits ^ long.MaxValue; // IEEE order as a signed integer order
-    }
-
-    /// <summary>Appends values read from Parquet (see <see cref="LongVector"/>).</summary>
-    internal void AppendRead(ReadOnlySpan<double> present, ReadOnlySpan<int> definitionLevels, int rows)
-    {
-        Grow(ref _values, Count + rows);
-        if (_nulls is not null) Grow(ref _nulls, Count + rows);
-        if (definitionLevels.IsEmpty)
-        {
-            present[..rows].CopyTo(_values.AsSpan(Count));
-            if (_nulls is not null) _nulls.AsSpan(Count, rows).Clear();
-        }
-        else
-        {
-            var v = 0;
-            for (var i = 0; i < rows; i++)
-            {
-                var isNull = definitionLevels[i] == 0;
-                _values[Count + i] = isNull ? 0 : present[v++];
-                if (_nulls is not null) _nulls[Count + i] = isNull;
-            }
-        }
-        Count += rows;
-    }
-
-    /// <summary>The values of some rows in order (for writing).</summary>
-    internal void Gather(ReadOnlySpan<int> rows, Span<double> values, Span<bool> isNull)
-    {
-        for (var i = 0; i < rows.Length; i++)
-        {
-            var r = rows[i];
-            values[i] = _values[r];
-            isNull[i] = _nulls is not null && _nulls[r];
-        }
     }
 }
