@@ -151,18 +151,23 @@ public sealed class LocalPipeline : IDisposable
         try
         {
             using var gate = new SemaphoreSlim(Parallelism);
-            // Task.Run: a local ingest completes synchronously (file and SQLite I/O), so without it the deliveries would
-            // run one after another on this thread, whatever the gate allows.
-            var tasks = events.Select(e => Task.Run(async () =>
+            // The gate is taken here, in delivery order (with one ingest at a time the order is the events' order);
+            // the ingest itself runs on the pool, since a local ingest completes synchronously (file and SQLite I/O)
+            // and would otherwise hold this loop until it ends, whatever the gate allows.
+            var tasks = new List<Task>(events.Count);
+            foreach (var e in events)
             {
                 await gate.WaitAsync(ct);
-                try
+                tasks.Add(Task.Run(async () =>
                 {
-                    var r = await IngestFunction.HandleEventAsync(e, ct);
-                    lock (outcomes) { outcomes.AddRange(r.Outcomes); onDelivered?.Invoke(++delivered, events.Count); }
-                }
-                finally { gate.Release(); }
-            }, ct)).ToList();
+                    try
+                    {
+                        var r = await IngestFunction.HandleEventAsync(e, ct);
+                        lock (outcomes) { outcomes.AddRange(r.Outcomes); onDelivered?.Invoke(++delivered, events.Count); }
+                    }
+                    finally { gate.Release(); }
+                }, ct));
+            }
             await Task.WhenAll(tasks);
         }
         finally { hold?.Dispose(); }

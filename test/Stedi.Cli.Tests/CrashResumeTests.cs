@@ -70,9 +70,13 @@ public sealed class CrashResumeTests(UninterruptedRun oracle) : IClassFixture<Un
     public void Killed_right_after_the_last_ingest_with_all_refresh_work_pending()
     {
         // A batch run holds the refresh work until every event is delivered: all 13 objects committed, nothing refined,
-        // the 20 groups the ingests queued (customer buckets and accelerometer hours) only in the journal.
+        // the groups the ingests queued only in the journal: 16 customer buckets, 2 accelerometer and 2 step trainer
+        // hours, and the 2 machine_learning_curated hours when the customer file's consent changes reach readings that
+        // an accelerometer ingest running beside it had already staged (two ingests at a time: either order happens).
         var left = KillThenResume("ingest:13", parallelism: 2, "after 13 ingest(s)");
-        Assert.Equal(new LeftBehind(13, 20, 0), left);
+        Assert.Equal(13, left.Ledger);
+        Assert.Contains(left.Journal, new[] { 20, 22 });
+        Assert.Equal(0, left.Outcomes);
     }
 
     [Fact]

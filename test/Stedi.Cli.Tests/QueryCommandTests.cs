@@ -133,6 +133,6 @@ public sealed class QueryCommandTests(SmallLake small)
         using var tmp = new TempFolder();
         var r = Stedi.Run("query", "--lake", tmp.Path, "SELECT 1");
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal($"error: no lake in {tmp.Path} (no catalog folder): run `stedi run` first, or pass --lake DIR\n", r.Stderr);
+        Assert.Equal($"error: no lake in {tmp.Path} (no catalog folder): run `stedi run` first, or pass --lake DIR (or --bucket NAME for a lake bucket)\n", r.Stderr);
     }
 }
