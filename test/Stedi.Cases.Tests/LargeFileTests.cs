@@ -12,7 +12,7 @@ namespace Stedi.Cases.Tests;
 /// timestamp of each new line one millisecond after the previous one, until <paramref name="targetBytes"/> are
 /// reached (whole lines only). Nothing is buffered beyond one line.
 /// </summary>
-public sealed class GeneratedAccelerometerStream(long targetBytes) : Stream
+public sealed class GeneratedAccelerometerStream(long targetBytes) : ForwardOnlyReadStream
 {
     private const long FirstTimestamp = 1750000001000;
     private byte[] _line = [];
@@ -44,22 +44,13 @@ public sealed class GeneratedAccelerometerStream(long targetBytes) : Stream
         return n;
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>
 /// The readings of an inner JSON-lines stream as one top-level JSON array on a single line: '[' first, each line's
 /// newline a comma, the last one the closing bracket. Nothing is buffered beyond one byte.
 /// </summary>
-public sealed class OneLineArrayStream(Stream inner) : Stream
+public sealed class OneLineArrayStream(Stream inner) : ForwardOnlyReadStream
 {
     private bool _opened, _closed;
     private int _held = -1; // the inner stream's last byte, held back until we know whether another follows
@@ -85,15 +76,6 @@ public sealed class OneLineArrayStream(Stream inner) : Stream
         return n;
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>The case <c>large-file-streaming</c>: streamed ingest of a generated object, and the too-large path.</summary>

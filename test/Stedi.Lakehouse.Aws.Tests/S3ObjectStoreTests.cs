@@ -1,3 +1,4 @@
+using Stedi.Lakehouse.Reading;
 using System.Security.Cryptography;
 using Amazon.S3.Model;
 
@@ -95,18 +96,9 @@ public sealed class S3ObjectStoreTests(MotoLake moto) : IClassFixture<MotoLake>
         }
     }
 
-    private sealed class ForwardOnly(byte[] bytes) : Stream
+    private sealed class ForwardOnly(byte[] bytes) : ForwardOnlyReadStream
     {
         private readonly MemoryStream _inner = new(bytes);
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
         public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

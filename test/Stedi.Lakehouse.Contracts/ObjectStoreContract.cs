@@ -1,3 +1,4 @@
+using Stedi.Lakehouse.Reading;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -230,18 +231,9 @@ public abstract class ObjectStoreContract
     }
 
     /// <summary>A read-only stream that cannot seek or report its length, as a network body.</summary>
-    private sealed class ForwardOnlyStream(byte[] bytes) : Stream
+    private sealed class ForwardOnlyStream(byte[] bytes) : ForwardOnlyReadStream
     {
         private readonly MemoryStream _inner = new(bytes);
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
         public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, Math.Min(count, 8192));
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

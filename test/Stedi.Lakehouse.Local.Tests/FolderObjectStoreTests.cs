@@ -1,3 +1,4 @@
+using Stedi.Lakehouse.Reading;
 using System.Text;
 
 namespace Stedi.Lakehouse.Local.Tests;
@@ -75,23 +76,14 @@ public sealed class FolderObjectStoreTests : ObjectStoreContract, IDisposable
         Assert.Equal(["a", "b", "\u00E9", "\uFF5E", "\U0001F600"], sorted);
     }
 
-    private sealed class FailingStream : Stream
+    private sealed class FailingStream : ForwardOnlyReadStream
     {
         private int _reads;
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
         public override int Read(byte[] buffer, int offset, int count)
         {
             if (_reads++ > 0) throw new IOException("connection reset");
             buffer[offset] = 42;
             return 1;
         }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -196,7 +196,7 @@ public sealed class LandingScannerTests
     }
 
     /// <summary>A stream of a large one-line array produced on the fly (never held in memory).</summary>
-    private sealed class GeneratedArray(int elements) : Stream
+    private sealed class GeneratedArray(int elements) : ForwardOnlyReadStream
     {
         private static readonly byte[] Element = Encoding.UTF8.GetBytes("{\"user\":\"a@example.com\",\"timestamp\":1750000001000,\"x\":1.0,\"y\":0.0,\"z\":0.0}");
         private int _written = -1; // -1: the opening bracket is next
@@ -215,15 +215,6 @@ public sealed class LandingScannerTests
             }
             return n;
         }
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     [Fact]

@@ -510,7 +510,7 @@ public sealed class Ingestor
     }
 
     /// <summary>Hashes (SHA-256) what is read through it: the object's content hash, in the same pass as the parse.</summary>
-    private sealed class HashingStream(Stream inner) : Stream
+    private sealed class HashingStream(Stream inner) : ForwardOnlyReadStream
     {
         private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         public string Hex() => Convert.ToHexStringLower(_sha.GetHashAndReset());
@@ -526,15 +526,6 @@ public sealed class Ingestor
             _sha.AppendData(buffer[..n]);
             return n;
         }
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         protected override void Dispose(bool disposing)
         {
             if (disposing) _sha.Dispose();

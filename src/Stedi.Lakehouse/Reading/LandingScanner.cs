@@ -217,18 +217,9 @@ public sealed class LandingScanner
     }
 
     /// <summary>Stands for the rest of a gzip stream found corrupt while peeking at its first bytes.</summary>
-    private sealed class FailingStream : Stream
+    private sealed class FailingStream : ForwardOnlyReadStream
     {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
         public override int Read(byte[] buffer, int offset, int count) => throw new InvalidDataException("the gzip stream is corrupt");
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private static ReadOnlySpan<byte> Trim(ReadOnlySpan<byte> s)
@@ -607,15 +598,9 @@ public sealed class LandingScanner
     }
 
     /// <summary>A stream that yields a few already-read bytes before the rest of an inner stream.</summary>
-    private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream inner) : Stream
+    private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream inner) : ForwardOnlyReadStream
     {
         private ReadOnlyMemory<byte> _prefix = prefix;
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
         public override int Read(byte[] buffer, int offset, int count)
         {
             if (!_prefix.IsEmpty)
@@ -627,8 +612,5 @@ public sealed class LandingScanner
             }
             return inner.Read(buffer, offset, count);
         }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
