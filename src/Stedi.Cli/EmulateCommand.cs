@@ -109,7 +109,7 @@ public sealed class EmulateCommand : AsyncCommand<EmulateSettings>
             if (s.Serve) return await ServeAsync(s, deployment, moto is not null, sw, ct);
             AnsiConsole.MarkupLine($"moto at [bold]{Markup.Escape(endpoint)}[/]: bucket [bold]{Markup.Escape(deployment.Lake.Config.Bucket)}[/], " +
                 $"3 landing queues + FIFO refresh queue (DLQs after {s.MaxReceives} receives), table {Markup.Escape(deployment.Lake.Config.IndexTable)}, Glue database {Markup.Escape(deployment.Lake.Config.GlueDatabase)}");
-            await AnsiConsole.Progress()
+            await Stderr.Console.Progress() // on stderr: redirected stdout holds the summary only
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new ElapsedTimeColumn())
                 .StartAsync(async ctx =>
@@ -126,7 +126,7 @@ public sealed class EmulateCommand : AsyncCommand<EmulateSettings>
                                 long received = mappings.Sum(m => m.Received), deleted = mappings.Sum(m => m.Deleted), failed = mappings.Sum(m => m.Failed);
                                 task.MaxValue = Math.Max(1, received);
                                 task.Value = deleted + failed;
-                                task.Description = $"{name}: {deleted:N0} done" + (failed > 0 ? $", {failed:N0} failed" : "");
+                                task.Description = $"{name}: {deleted:N0} message(s) done" + (failed > 0 ? $", {failed:N0} failed" : "");
                             }
                             try { await Task.Delay(200, refresh.Token); } catch (OperationCanceledException) { }
                         }

@@ -101,7 +101,10 @@ public sealed class QueryCommand : AsyncCommand<QuerySettings>
         try { page = new DuckDbQueryEngine(catalog).QueryScript(sql, cap); }
         catch (DuckDBException e)
         {
-            throw new UsageException("query failed: " + e.Message.TrimEnd());
+            var hint = e.Message.Contains("Table with name", StringComparison.Ordinal)
+                ? "\nthe tables you can query: " + string.Join(", ", catalog.LoadAll().Select(t => t.Name).Append("quarantine"))
+                : "";
+            throw new UsageException("query failed: " + e.Message.TrimEnd() + hint);
         }
 
         using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16);

@@ -71,7 +71,7 @@ public sealed class AwsLake : IDisposable
         RefineState = new DynamoDbRefineState(DynamoDb, config.IndexTable);
         if (keys is not null) _index = new LakeIndex(Customers, Partitions, Ledger, RefineState, keys);
         WorkQueue = new SqsWorkQueue(Sqs, config.RefreshQueueUrl, RefineState);
-        Catalog = new GlueCatalog(Glue, config.GlueDatabase, config.Bucket);
+        _config = config;
     }
 
     /// <summary>Builds the adapters. When <see cref="AwsLakeConfig.CustomerKeySecretId"/> is set and no
@@ -147,8 +147,17 @@ public sealed class AwsLake : IDisposable
     /// <summary>The refresh work queue (coalescing through <see cref="RefineState"/>).</summary>
     public SqsWorkQueue WorkQueue { get; }
 
-    /// <summary>The Glue catalog.</summary>
-    public GlueCatalog Catalog { get; }
+    private readonly AwsLakeConfig _config;
+    private GlueCatalog? _catalog;
+
+    /// <summary>
+    /// The Glue catalog of <see cref="AwsLakeConfig.GlueDatabase"/>, built on first use: the functions make no catalog
+    /// call, so a function configuration without a database is complete; only the emulation's setup and the CLI use it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No Glue database is configured (STEDI_GLUE_DATABASE).</exception>
+    public GlueCatalog Catalog => _catalog ??= string.IsNullOrEmpty(_config.GlueDatabase)
+        ? throw new InvalidOperationException("no Glue database: set AwsLakeConfig.GlueDatabase (STEDI_GLUE_DATABASE) to use the catalog")
+        : new GlueCatalog(Glue, _config.GlueDatabase, _config.Bucket);
 
     /// <inheritdoc />
     public void Dispose()

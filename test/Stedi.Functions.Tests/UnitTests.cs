@@ -17,6 +17,17 @@ public sealed class FunctionEnvironmentTests
     }
 
     [Fact]
+    public void A_configuration_without_a_glue_database_builds_the_adapters_and_only_the_catalog_says_it_is_missing()
+    {
+        // The functions never touch the catalog: `stedi invoke --endpoint` with the served deployment's variables but no
+        // STEDI_GLUE_DATABASE once failed in the constructor with "The value cannot be an empty string".
+        using var lake = AwsLake.Create(new AwsLakeConfig("b", "t", "q", "", ServiceUrl: "http://127.0.0.1:1"), AwsLake.EmulatorCredentials);
+        Assert.Equal("b", lake.Config.Bucket);
+        var e = Assert.Throws<InvalidOperationException>(() => lake.Catalog);
+        Assert.Equal("no Glue database: set AwsLakeConfig.GlueDatabase (STEDI_GLUE_DATABASE) to use the catalog", e.Message);
+    }
+
+    [Fact]
     public void Invalid_values_are_named_with_the_missing_ones()
     {
         var env = new Dictionary<string, string> { ["STEDI_LAKE_BUCKET"] = "b", ["STEDI_PROFILE"] = "lenient", ["STEDI_SOURCE"] = "gyroscope", ["STEDI_MAX_OBJECT_BYTES"] = "-1" };
