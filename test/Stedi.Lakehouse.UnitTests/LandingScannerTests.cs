@@ -35,6 +35,23 @@ public sealed class LandingScannerTests
     }
 
     [Fact]
+    public void A_pretty_printed_record_with_a_one_line_object_in_an_array_stays_one_record()
+    {
+        var text = "{\n  \"user\": \"a@b.c\",\n  \"tags\": [\n    {\"k\": \"v\"}\n  ]\n}\n{\"a\":2}\n";
+        var records = Scan(Encoding.UTF8.GetBytes(text));
+        Assert.Equal([null, null], records.Select(r => r.Error));
+        Assert.Equal([1L, 7L], records.Select(r => r.LineNumber));
+    }
+
+    [Fact]
+    public void A_record_cut_short_is_reported_when_a_whole_object_follows_at_its_top_level()
+    {
+        var records = Scan(Encoding.UTF8.GetBytes("{\n  \"user\": \"a@b.c\",\n{\"a\":2}\n"));
+        Assert.Equal([ReasonCodes.TruncatedJson, null], records.Select(r => r.Error));
+        Assert.Equal("{\"a\":2}", Text(records[1]));
+    }
+
+    [Fact]
     public void Gzip_is_detected_from_the_bytes_and_a_bom_is_stripped()
     {
         using var ms = new MemoryStream();
@@ -173,6 +190,34 @@ public sealed class LandingScannerTests
         Assert.Equal(4096, records[0].Bytes.Length);
         Assert.Equal("{\"a\":2}", Text(records[1]));
         Assert.Equal(big.Length + 2, records[1].ByteOffset);
+    }
+
+    [Fact]
+    public void A_gzip_object_cut_at_a_flush_point_is_reported_corrupt_after_the_records_it_holds()
+    {
+        // Cut right after a flush the deflate data is valid but has no last block and no trailer: GZipStream ends
+        // quietly there, and 100 of 200 records once read as a complete object.
+        using var ms = new MemoryStream();
+        var cut = 0L;
+        using (var gz = new GZipStream(ms, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            for (var i = 1; i <= 200; i++)
+            {
+                gz.Write(Encoding.UTF8.GetBytes($"{{\"a\":{i}}}\n"));
+                if (i == 100) { gz.Flush(); cut = ms.Length; }
+            }
+        }
+        var whole = ms.ToArray();
+        var scanner = new LandingScanner();
+        var records = Scan(whole.AsSpan(0, (int)cut).ToArray(), scanner);
+        Assert.Equal(101, records.Count);
+        Assert.All(records.Take(100), r => Assert.Null(r.Error));
+        Assert.Equal(ReasonCodes.CorruptCompression, records[100].Error);
+        Assert.True(scanner.CompressionCorrupt);
+
+        var complete = new LandingScanner();
+        Assert.Equal(200, Scan(whole, complete).Count(r => r.Error is null));
+        Assert.False(complete.CompressionCorrupt);
     }
 
     [Fact]

@@ -106,8 +106,11 @@ public sealed class LandingScanner
                 accLine = lineNo; accOffset = offset;
                 continue;
             }
-            // Inside a multi-line record. A line that is a complete object on its own means the record before it was cut short.
-            if (!trimmed.IsEmpty && trimmed[0] == (byte)'{' && trimmed[^1] == (byte)'}' && IsBalancedAlone(trimmed))
+            // Inside a multi-line record. A line that is a complete object on its own means the record before it was cut
+            // short when it is met directly inside the record's top-level object (where a bare object is never valid
+            // JSON) or when it starts in the first column, as a JSON-lines record does. An indented one deeper down is an
+            // array element of a pretty-printed record, and is read as part of it.
+            if (!trimmed.IsEmpty && trimmed[0] == (byte)'{' && (state.Depth == 1 || line.Span[0] == (byte)'{') && trimmed[^1] == (byte)'}' && IsBalancedAlone(trimmed))
             {
                 yield return new(Held(acc), accLine, accOffset, ReasonCodes.TruncatedJson);
                 acc.SetLength(0); state = default;
@@ -197,7 +200,8 @@ public sealed class LandingScanner
         if (n == 2 && head[0] == 0x1F && head[1] == 0x8B)
         {
             WasGzip = true;
-            rest = new GZipStream(rest, CompressionMode.Decompress);
+            var compressed = new TailKeepingStream(rest);
+            rest = new GzipTrailerCheckStream(new GZipStream(compressed, CompressionMode.Decompress), compressed);
             // The decompressed text may itself start with a UTF-16 byte order mark.
             var inner = new byte[2];
             n = 0;
@@ -594,6 +598,67 @@ public sealed class LandingScanner
             catch (InvalidDataException e) { Corrupt = "compressed data is corrupt or truncated: " + e.Message; r = 0; }
             catch (EndOfStreamException e) { Corrupt = "compressed data is truncated: " + e.Message; r = 0; }
             if (r == 0) _eof = true; else _end += r;
+        }
+    }
+
+    /// <summary>Passes a stream through and keeps its last eight bytes (a gzip member's trailer: CRC-32 and ISIZE).</summary>
+    private sealed class TailKeepingStream(Stream inner) : ForwardOnlyReadStream
+    {
+        private readonly byte[] _tail = new byte[8];
+        private long _length;
+
+        /// <summary>The trailer's ISIZE (the member's uncompressed length mod 2^32), or null when fewer than 8 bytes were read.</summary>
+        public uint? TrailerLength => _length < 8 ? null : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_tail.AsSpan(4));
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = inner.Read(buffer);
+            if (n >= 8) buffer.Slice(n - 8, 8).CopyTo(_tail);
+            else if (n > 0)
+            {
+                Buffer.BlockCopy(_tail, n, _tail, 0, 8 - n);
+                buffer[..n].CopyTo(_tail.AsSpan(8 - n));
+            }
+            _length += n;
+            return n;
+        }
+    }
+
+    /// <summary>
+    /// The decompressed side of a gzip object, checked at its end against the trailer: .NET's <see cref="GZipStream"/>
+    /// ends quietly when the compressed data stops at a block boundary (an upload cut short after a flush), so a cut
+    /// object would read as complete. When the bytes decompressed (mod 2^32) differ from the last trailer's ISIZE, the end
+    /// is reported as <see cref="InvalidDataException"/>, which the readers turn into a corrupt-compression record. Several
+    /// gzip members concatenated (<c>cat a.gz b.gz</c>) are read whole, but only the last member's length is in the last
+    /// trailer, so such an object is reported too; the message says both causes.
+    /// </summary>
+    private sealed class GzipTrailerCheckStream(Stream decompressed, TailKeepingStream compressed) : ForwardOnlyReadStream
+    {
+        private long _total;
+        private bool _checked;
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = decompressed.Read(buffer);
+            _total += n;
+            if (n == 0 && buffer.Length > 0 && !_checked)
+            {
+                _checked = true;
+                if (compressed.TrailerLength != (uint)_total)
+                    throw new InvalidDataException($"the gzip data ended after {_total} decompressed bytes without a trailer that matches them " +
+                                                   "(the object was cut short, or it is several gzip members concatenated)");
+            }
+            return n;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) decompressed.Dispose();
+            base.Dispose(disposing);
         }
     }
 
