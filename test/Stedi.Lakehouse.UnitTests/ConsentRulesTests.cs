@@ -22,7 +22,12 @@ public sealed class ConsentRulesTests
         var tieLow = V("k", "c", T + 1, true, T, "{\"phone\":\"1\"}");
         Assert.Same(newer, ConsentRules.Winner([older, newer]));
         Assert.Same(newer, ConsentRules.Winner([newer, older]));
-        Assert.Same(tieLow, ConsentRules.Winner([newer, tieLow])); // "{…1}" > "{…0}"
+        // A tie on lastUpdateDate: the record without consent wins (a withdrawal re-sent without a newer date), whatever
+        // the canonical forms; between two of the same consent the greater canonical form wins ("{…1}" > "{…0}").
+        Assert.Same(newer, ConsentRules.Winner([newer, tieLow]));
+        Assert.Same(newer, ConsentRules.Winner([tieLow, newer]));
+        var tieWithdrawn = V("k", "d", T + 1, false, null, "{\"phone\":\"1\"}");
+        Assert.Same(tieWithdrawn, ConsentRules.Winner([newer, tieWithdrawn]));
         var view = StrictRules.Instance.View([older, newer]);
         Assert.False(view.Consented);
         Assert.Equal("S-NEW", view.WinnerSerial);

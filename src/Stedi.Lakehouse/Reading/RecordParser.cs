@@ -227,8 +227,9 @@ public sealed class RecordParser
         {
             var v = target[i];
             if (!_hasValue[i]) return Reject(ReasonCodes.MissingRequiredField, _seenAs[i] is not null ? $"{_cols[i].Name}: null" : $"{_cols[i].Name}: missing", out rejection);
-            if (v is StringVector s && s.CodeAt(row) >= 0 && s.Pool[s.CodeAt(row)].Length == 0)
-                return Reject(ReasonCodes.MissingRequiredField, $"{_cols[i].Name}: empty", out rejection);
+            // Blank counts as empty: a key of spaces would be trimmed to "" by the join and published as a customer.
+            if (v is StringVector s && s.CodeAt(row) >= 0 && string.IsNullOrWhiteSpace(s.Pool[s.CodeAt(row)]))
+                return Reject(ReasonCodes.MissingRequiredField, s.Pool[s.CodeAt(row)].Length == 0 ? $"{_cols[i].Name}: empty" : $"{_cols[i].Name}: blank", out rejection);
         }
         foreach (var i in _windowed)
         {

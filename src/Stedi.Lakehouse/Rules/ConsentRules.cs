@@ -68,11 +68,17 @@ public abstract class ConsentRules
     /// <summary>machine_learning_curated: whether an accelerometer reading (of <paramref name="accelerometerCustomer"/>) may pair with a Step Trainer reading of <paramref name="stepSerial"/> at the same millisecond.</summary>
     public abstract bool Pairs(string stepSerial, CustomerView accelerometerCustomer);
 
-    /// <summary>Orders versions for "latest record wins": lastUpdateDate (null lowest), then canonical form, ordinal.</summary>
-    public static int CompareRecency(long? lastUpdateA, string canonicalA, long? lastUpdateB, string canonicalB)
+    /// <summary>
+    /// Orders versions for "latest record wins": lastUpdateDate (null lowest); on a tie the record that does not consent
+    /// wins over one that does (privacy first: a withdrawal re-sent without a newer date is honoured); then the canonical
+    /// form, ordinal. Positive when A wins.
+    /// </summary>
+    public static int CompareRecency(long? lastUpdateA, bool consentedA, string canonicalA, long? lastUpdateB, bool consentedB, string canonicalB)
     {
         var c = Nullable.Compare(lastUpdateA, lastUpdateB);
-        return c != 0 ? c : string.CompareOrdinal(canonicalA, canonicalB);
+        if (c != 0) return c;
+        if (consentedA != consentedB) return consentedA ? -1 : 1;
+        return string.CompareOrdinal(canonicalA, canonicalB);
     }
 
     /// <summary>The winning version among versions of one customer, never depending on arrival order.</summary>
@@ -80,7 +86,7 @@ public abstract class ConsentRules
     {
         var best = versions[0];
         for (var i = 1; i < versions.Count; i++)
-            if (CompareRecency(versions[i].LastUpdateDate, versions[i].Canonical, best.LastUpdateDate, best.Canonical) > 0) best = versions[i];
+            if (CompareRecency(versions[i].LastUpdateDate, versions[i].Consented, versions[i].Canonical, best.LastUpdateDate, best.Consented, best.Canonical) > 0) best = versions[i];
         return best;
     }
 }
@@ -127,13 +133,15 @@ public sealed class StrictRules : ConsentRules
         var extra = staged.Strings(Fields.Extra);
         int best = -1;
         string? bestCanonical = null;
+        var bestConsents = false;
         foreach (var r in rows)
         {
             var canonical = CustomerRecords.Canonical(staged, r);
-            var c = best < 0 ? 1 : CompareRecency(lastUpdate.ValueOrNull(r), canonical, lastUpdate.ValueOrNull(best), bestCanonical!);
+            var consents = Consents(staged, r);
+            var c = best < 0 ? 1 : CompareRecency(lastUpdate.ValueOrNull(r), consents, canonical, lastUpdate.ValueOrNull(best), bestConsents, bestCanonical!);
             // Equal in all ten fields: the unknown fields decide, so the output never depends on file names.
             if (c == 0) c = string.CompareOrdinal(extra[r], extra[best]);
-            if (c > 0) { best = r; bestCanonical = canonical; }
+            if (c > 0) { best = r; bestCanonical = canonical; bestConsents = consents; }
         }
         foreach (var r in rows)
         {
