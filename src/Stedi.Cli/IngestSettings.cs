@@ -88,7 +88,8 @@ internal static class LandingFolderCheck
         var present = LandingSource.All.Where(s => Directory.Exists(Path.Combine(landing, s.Name))).ToList();
         if (present.Count > 0)
         {
-            if (present.Any(s => Directory.EnumerateFiles(Path.Combine(landing, s.Name), "*", SearchOption.AllDirectories).Any())) return null;
+            if (present.Any(s => Directory.EnumerateFiles(Path.Combine(landing, s.Name), "*", SearchOption.AllDirectories).Any()))
+                return Unreadable(present.SelectMany(s => Directory.EnumerateFiles(Path.Combine(landing, s.Name), "*", SearchOption.AllDirectories)));
             return $"landing folder {landing} has nothing to ingest: {string.Join(", ", present.Select(s => s.Name + "/"))} hold(s) no files " +
                    $"(put each source's JSON files in its folder: {Expected})";
         }
@@ -98,5 +99,30 @@ internal static class LandingFolderCheck
         if (meant is not null) return message + $"; {meant} holds them: pass --landing {meant}";
         if (subfolders.Count > 0) return message + $"; it holds {string.Join(", ", subfolders.Take(5).Select(d => Path.GetFileName(d) + "/"))}{(subfolders.Count > 5 ? ", …" : "")}";
         return message;
+    }
+
+    /// <summary>
+    /// Null when every landing file can be read; else which cannot and why (a symbolic link to nothing, no read
+    /// permission), so that one bad file stops the run before the lake is wiped rather than halfway through the copy.
+    /// A file that is not empty is opened and closed; an empty one is not opened (a named pipe would block the open).
+    /// </summary>
+    private static string? Unreadable(IEnumerable<string> files)
+    {
+        var bad = new List<string>();
+        foreach (var f in files.Order(StringComparer.Ordinal))
+        {
+            var info = new FileInfo(f);
+            string? why = null;
+            try
+            {
+                if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is not { Exists: true } target)
+                    why = $"a symbolic link to {info.LinkTarget}, which does not exist";
+                else if (info.Length > 0) File.OpenRead(f).Dispose();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { why = e.Message; }
+            if (why is not null) bad.Add($"{f} ({why})");
+            if (bad.Count == 5) break;
+        }
+        return bad.Count == 0 ? null : $"cannot read landing file(s): {string.Join("; ", bad)} — fix or move them, then run again";
     }
 }

@@ -56,6 +56,25 @@ public sealed class BadInputRoundTwoCliTests(SmallLake small)
     }
 
     [Fact]
+    public void A_landing_file_that_cannot_be_read_is_a_usage_error_before_the_lake_is_touched()
+    {
+        // A symbolic link to nothing once failed the run halfway through copying the landing folder (exit 1, a raw
+        // FileNotFoundException), after the lake was wiped, with nothing ingested.
+        using var tmp = new TempFolder();
+        var lake = small.CopyLake(tmp);
+        var landing = Path.Combine(tmp.Path, "landing");
+        Directory.CreateDirectory(Path.Combine(landing, "customer"));
+        File.WriteAllText(Path.Combine(landing, "customer", "good.json"), "{}\n");
+        var dangling = Path.Combine(landing, "customer", "d.json");
+        File.CreateSymbolicLink(dangling, Path.Combine(tmp.Path, "nonexistent.json"));
+        var r = Stedi.Run("run", "--landing", landing, "--lake", lake);
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.Contains($"cannot read landing file(s): {dangling} (a symbolic link to {Path.Combine(tmp.Path, "nonexistent.json")}, which does not exist) — fix or move them, then run again",
+            r.Stderr.Replace("\n", ""));
+        AssertLakeIntact(lake);
+    }
+
+    [Fact]
     public void Run_on_source_folders_without_files_is_a_usage_error_too()
     {
         using var tmp = new TempFolder();
