@@ -111,8 +111,9 @@ public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
     private static async Task<(BatchResponse, long, string)> InvokeLocalAsync(InvokeSettings s, string function, string json, ILakeLog log, CancellationToken ct)
     {
         var lakeDir = s.Lake ?? "lake";
-        if (!Directory.Exists(lakeDir))
+        if (!Directory.Exists(Path.Combine(lakeDir, "catalog")))
             throw new UsageException($"no lake in {lakeDir}: run `stedi run` first, or pass --lake DIR (or --endpoint URL for moto or AWS)");
+        using var writer = LakeLock.Acquire(lakeDir);
         var env = Environment.GetEnvironmentVariable("STEDI_PROFILE");
         var (requested, requestedBy) = s.Profile is not null ? (s.Profile, $"--profile {s.Profile}")
             : !string.IsNullOrEmpty(env) ? (env, $"STEDI_PROFILE={env}") : (null, "");

@@ -89,6 +89,8 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
     public override async Task<int> ExecuteAsync(CommandContext context, RunSettings s, CancellationToken ct)
     {
         var kill = KillSwitch.FromEnvironment();
+        if (!s.Keep) LakeFolder.EnsureClearable(s.Lake); // before the lock file is created in a folder that is not a lake
+        using var writer = LakeLock.Acquire(s.Lake);
         if (!s.Keep) LakeFolder.Reset(s.Lake);
         var profile = LakeProfiles.ForWriting(s.Lake, s.Profile, $"--profile {s.Profile}",
             "drop --keep to replace the lake with a fresh one built with that profile, or pass --lake DIR for another lake");
@@ -133,16 +135,32 @@ internal static class ProfileNames
 /// <summary>Lake folder housekeeping.</summary>
 internal static class LakeFolder
 {
-    /// <summary>Deletes a lake folder's contents, refusing folders that do not look like a lake.</summary>
+    /// <summary>Deletes a lake folder's contents but its lock file, refusing folders that do not look like a lake.</summary>
+    /// <exception cref="UsageException">The folder holds entries a lake does not.</exception>
     public static void Reset(string lake)
     {
         if (!Directory.Exists(lake)) return;
-        var entries = Directory.EnumerateFileSystemEntries(lake).Select(Path.GetFileName).ToList();
-        var known = new HashSet<string?>(LocalLake.EntryNames) { "pipeline.log", LakeMetadata.FileName };
+        var entries = EnsureClearable(lake);
+        // Everything but the lock file, which the caller holds (deleting it would let a second writer lock a new one).
+        foreach (var e in entries.Where(e => e != LakeLock.FileName))
+        {
+            var path = Path.Combine(lake, e);
+            if (Directory.Exists(path) && !File.GetAttributes(path).HasFlag(FileAttributes.ReparsePoint)) Directory.Delete(path, recursive: true);
+            else File.Delete(path);
+        }
+    }
+
+    /// <summary>The entries of a lake folder (none when it does not exist), refusing folders that do not look like a lake.</summary>
+    /// <exception cref="UsageException">The folder holds entries a lake does not.</exception>
+    public static IReadOnlyList<string> EnsureClearable(string lake)
+    {
+        if (!Directory.Exists(lake)) return [];
+        var entries = Directory.EnumerateFileSystemEntries(lake).Select(e => Path.GetFileName(e)!).ToList();
+        var known = new HashSet<string?>(LocalLake.EntryNames) { "pipeline.log", LakeMetadata.FileName, LakeLock.FileName };
         // A process killed while creating lake.json or the secret leaves its temporary file beside them (`lake.json.<id>.tmp`).
         var foreign = entries.Where(e => !known.Contains(e) && !known.Any(k => k is not null && e!.StartsWith(k + ".", StringComparison.Ordinal) && e.EndsWith(".tmp", StringComparison.Ordinal))).ToList();
         if (foreign.Count > 0)
             throw new UsageException($"{lake} holds files that are not a stedi lake ({string.Join(", ", foreign.Take(3))}); refusing to clear it (pass another --lake, or --keep)");
-        Directory.Delete(lake, recursive: true);
+        return entries;
     }
 }

@@ -49,6 +49,7 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
     /// <inheritdoc />
     public override async Task<int> ExecuteAsync(CommandContext context, WatchSettings s, CancellationToken ct)
     {
+        using var writer = LakeLock.Acquire(s.Lake);
         var profile = LakeProfiles.ForWriting(s.Lake, s.Profile, $"--profile {s.Profile}",
             $"pass --lake DIR for a lake built with {s.Profile} (stedi run --profile {s.Profile} --lake DIR makes one)");
         var session = Stopwatch.StartNew();

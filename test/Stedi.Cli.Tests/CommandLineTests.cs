@@ -56,6 +56,49 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void Invoke_on_an_empty_folder_is_a_usage_error_and_creates_no_lake()
+    {
+        using var tmp = new TempFolder();
+        var r = Stedi.Run("invoke", "--lake", tmp.Path, "--event", "events/s3-put-customer.json");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"error: no lake in {tmp.Path}: run `stedi run` first, or pass --lake DIR (or --endpoint URL for moto or AWS)\n", r.Stderr);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(tmp.Path));
+    }
+
+    [Fact]
+    public void A_lake_in_use_by_another_command_is_refused_and_left_alone()
+    {
+        // Two writers once left a lake without its catalog: the second now stops before it touches anything.
+        using var tmp = new TempFolder();
+        var lake = Path.Combine(tmp.Path, "lake");
+        Directory.CreateDirectory(lake);
+        File.WriteAllText(Path.Combine(lake, "pipeline.log"), "kept\n");
+        using (var held = new FileStream(Path.Combine(lake, ".stedi.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            var r = Stedi.Run("run", "--lake", lake);
+            Assert.Equal(2, r.ExitCode);
+            Assert.Equal($"error: the lake {lake} is in use by another stedi command: wait for it to finish, or pass --lake DIR for another lake\n", r.Stderr);
+            var w = Stedi.Run("watch", "--once", "--lake", lake);
+            Assert.Equal(2, w.ExitCode);
+            Assert.Contains("is in use by another stedi command", w.Stderr);
+        }
+        Assert.Equal("kept\n", File.ReadAllText(Path.Combine(lake, "pipeline.log")));
+        var after = Stedi.Run("run", "--lake", lake);
+        Assert.True(after.ExitCode == 0, after.ToString());
+    }
+
+    [Fact]
+    public void A_lake_path_that_is_a_file_is_a_usage_error()
+    {
+        using var tmp = new TempFolder();
+        var file = Path.Combine(tmp.Path, "lake");
+        File.WriteAllText(file, "x");
+        var r = Stedi.Run("run", "--lake", file);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"error: --lake {file} is a file, not a folder: pass a folder (it is created if missing)\n", r.Stderr);
+    }
+
+    [Fact]
     public void Run_refuses_to_clear_a_folder_that_is_not_a_lake()
     {
         using var tmp = new TempFolder();
@@ -64,6 +107,7 @@ public sealed class CommandLineTests
         Assert.Equal(2, r.ExitCode);
         Assert.Equal($"error: {tmp.Path} holds files that are not a stedi lake (thesis.docx); refusing to clear it (pass another --lake, or --keep)\n", r.Stderr);
         Assert.True(File.Exists(tmp.File("thesis.docx")));
+        Assert.False(File.Exists(tmp.File(".stedi.lock")));
     }
 
     [Fact]
@@ -73,6 +117,7 @@ public sealed class CommandLineTests
         // A lake whose only landing object is a folder where a file should be: ingest fails to read it.
         var lake = Path.Combine(tmp.Path, "lake");
         Directory.CreateDirectory(Path.Combine(lake, "stedi-lake", "customer", "landing", "customer-1691348231425.json"));
+        Directory.CreateDirectory(Path.Combine(lake, "catalog"));
         var r = Stedi.Run("invoke", "--lake", lake, "--event", "events/s3-put-customer.json");
         Assert.True(r.ExitCode == 1, r.ToString());
         Assert.Contains("error: ingest failed:", r.Stderr);
