@@ -69,8 +69,9 @@ public sealed class ReportCommand : AsyncCommand<ReportSettings>
         }
         Stderr.Error(string.Create(CultureInfo.InvariantCulture,
             $"{t.UnbalancedObjects:N0} of {t.Objects:N0} landing objects do not balance ({t.Unaccounted:N0} rows unaccounted): ") +
-            "their staged rows are not all counted by a refine outcome — refresh work that has not run (an interrupted run) or a mismatch. " +
-            "Rebuilding the lake with `stedi run` recomputes every table");
+            "an object under a landing prefix that was never ingested (not_ingested), one deleted whose rows were not retracted " +
+            "(deleted_not_retracted), or staged rows not counted by a refine outcome (refresh work that has not run). " +
+            "`stedi watch --once` delivers the missing events and finishes pending work (as does `stedi run --keep` for its landing folder)");
         return ExitCodes.DataProblem;
     }
 

@@ -83,6 +83,33 @@ public sealed class ReportTests(SmallLake small)
     }
 
     [Fact]
+    public void Objects_the_landing_prefix_holds_but_were_not_ingested_or_are_gone_but_not_retracted_do_not_balance_until_watch_delivers_them()
+    {
+        // The report once reconciled only the ledger: a file copied in without an event, and one deleted without one,
+        // left "all landing objects balance" and exit 0.
+        using var tmp = new TempFolder();
+        var lake = small.CopyLake(tmp);
+        var bucket = Path.Combine(lake, LocalLake.BucketName);
+        File.Copy(Path.Combine(bucket, "customer", "landing", "customer-1691348231425.json"), Path.Combine(bucket, "customer", "landing", "new.json"));
+        File.Delete(Path.Combine(bucket, "step_trainer", "landing", "step_trainer-1691348232132.json"));
+
+        var r = Stedi.Run("report", "--lake", lake, "--format", "csv");
+        Assert.Equal(1, r.ExitCode);
+        var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(6, lines.Length);
+        Assert.Equal("customer/landing/new.json,customer,not_ingested,0,0,{},0,{},0,false,,not ingested: no ledger entry (its event was lost or has not run)", lines[4]);
+        Assert.Equal("step_trainer/landing/step_trainer-1691348232132.json,step_trainer,deleted_not_retracted,8680,351,\"{\"\"serial_not_curated\"\":8329}\",0,{},0,false,," +
+                     "\"deleted from the landing prefix, rows not retracted (its delete event was lost or has not run)\"", lines[5]);
+        Assert.StartsWith("error: 2 of 5 landing objects do not balance (0 rows unaccounted)", r.Stderr);
+
+        var w = Stedi.Run("watch", "--once", "--lake", lake);
+        Assert.True(w.ExitCode == 0, w.ToString());
+        var after = Stedi.Run("report", "--lake", lake, "--format", "csv");
+        Assert.True(after.ExitCode == 0, after.ToString());
+        Assert.Equal("all 4 landing objects balance: 3,190 rows read = 1,483 accepted + 1,704 filtered + 3 quarantined\n", after.Stderr); // rubric: both copies of the customer file are accepted
+    }
+
+    [Fact]
     public void The_html_page_embeds_the_numbers_it_draws()
     {
         using var tmp = new TempFolder();

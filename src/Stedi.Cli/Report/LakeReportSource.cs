@@ -65,7 +65,7 @@ internal static class LakeReportSource
             GeneratedAt = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             StediVersion = StediVersion.Value,
             Totals = new Totals(objects.Count, objects.Sum(o => o.RowsRead), objects.Sum(o => o.Accepted), objects.Sum(o => o.FilteredTotal),
-                objects.Sum(o => o.Quarantined), objects.Sum(o => o.Unaccounted), objects.Count(o => !o.Balanced), objects.Count(o => o.SkippedReason is not null)),
+                objects.Sum(o => o.Quarantined), objects.Sum(o => o.Unaccounted), objects.Count(o => !o.Balanced), objects.Count(o => o.Status == ObjectReconciliation.SkippedStatus)),
             Objects = objects,
             Sources = sources,
             Tables = tables,

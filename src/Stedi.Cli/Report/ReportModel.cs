@@ -1,3 +1,4 @@
+using Stedi.Lakehouse.Refine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -62,7 +63,8 @@ internal sealed record ObjectRow(
     public long FilteredTotal => Filtered.Values.Sum();
 
     /// <summary>What the table shows beside the numbers: <c>skipped: unsupported object name</c>, <c>duplicate of &lt;key&gt;</c>, or empty.</summary>
-    public string Note => SkippedReason is not null ? $"skipped: {SkippedReason}" : DuplicateOf is not null ? $"duplicate of {DuplicateOf}" : "";
+    public string Note => SkippedReason is null ? DuplicateOf is not null ? $"duplicate of {DuplicateOf}" : ""
+        : Status == ObjectReconciliation.SkippedStatus ? $"skipped: {SkippedReason}" : SkippedReason;
 }
 
 /// <summary>Where one source's rows went: read → accepted into its first table / filtered by each rule / quarantined by each reason.</summary>

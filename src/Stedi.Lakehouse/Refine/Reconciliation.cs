@@ -27,8 +27,14 @@ public sealed record ObjectReconciliation(string LandingKey, string Source, stri
     /// <summary>The status of an object skipped for its name: no rows read, nothing staged, balanced.</summary>
     public const string SkippedStatus = "skipped";
 
-    /// <summary>Whether every read row is accounted for exactly once.</summary>
-    public bool Balanced => Unaccounted == 0 && RowsRead == Quarantined + Accepted + Filtered.Values.Sum();
+    /// <summary>The status of a data object under a landing prefix that has no ledger entry: never ingested (its event was lost, or has not run yet). Does not balance.</summary>
+    public const string NotIngestedStatus = "not_ingested";
+
+    /// <summary>The status of an ingested object no longer under its landing prefix whose rows were not retracted (its delete event was lost, or has not run yet). Does not balance.</summary>
+    public const string NotRetractedStatus = "deleted_not_retracted";
+
+    /// <summary>Whether every read row is accounted for exactly once, and the object is as the landing prefix holds it (ingested while present, retracted once gone).</summary>
+    public bool Balanced => Status is not (NotIngestedStatus or NotRetractedStatus) && Unaccounted == 0 && RowsRead == Quarantined + Accepted + Filtered.Values.Sum();
 }
 
 /// <summary>
@@ -38,8 +44,11 @@ public sealed record ObjectReconciliation(string LandingKey, string Source, stri
 public sealed class LakeBookkeeping
 {
     private LakeBookkeeping(IReadOnlyList<LedgerEntry> ledger, IReadOnlyList<IngestManifest> manifests, IReadOnlyList<PartitionOutcome> outcomes,
-        IReadOnlyDictionary<(string, string), RefineDetail> details, IReadOnlyList<SkippedObject> skipped)
+        IReadOnlyDictionary<(string, string), RefineDetail> details, IReadOnlyList<SkippedObject> skipped, IReadOnlyList<SkippedObject> notIngested,
+        IReadOnlySet<string> notPresent)
     {
+        NotIngested = notIngested;
+        NotPresent = notPresent;
         Ledger = ledger;
         Manifests = manifests;
         Outcomes = outcomes;
@@ -55,6 +64,12 @@ public sealed class LakeBookkeeping
     /// markers) and that have no ledger entry, found by listing the prefixes; empty when the load did not list them.
     /// </summary>
     public IReadOnlyList<SkippedObject> Skipped { get; }
+
+    /// <summary>Data objects under the landing prefixes without a ledger entry (never ingested); empty when the load did not list the prefixes.</summary>
+    public IReadOnlyList<SkippedObject> NotIngested { get; }
+
+    /// <summary>Ledger keys the landing prefixes no longer hold (deleted, rows not retracted); empty when the load did not list the prefixes.</summary>
+    public IReadOnlySet<string> NotPresent { get; }
 
     /// <summary>The manifest of every ingested landing object (ledger order).</summary>
     public IReadOnlyList<IngestManifest> Manifests { get; }
@@ -96,18 +111,24 @@ public sealed class LakeBookkeeping
         var byPartition = new Dictionary<(string, string), RefineDetail>();
         for (var i = 0; i < outcomes.Count; i++) if (details[i] is { } d) byPartition[(outcomes[i].Table, outcomes[i].Partition)] = d;
         var skipped = new List<SkippedObject>();
+        var notIngested = new List<SkippedObject>();
+        var notPresent = new HashSet<string>(StringComparer.Ordinal);
         if (options is not null)
         {
             var ingested = ledger.Select(e => e.LandingKey).ToHashSet(StringComparer.Ordinal);
+            var present = new HashSet<string>(StringComparer.Ordinal);
             foreach (var source in LandingSource.All)
                 foreach (var o in await store.ListAsync(source.LandingPrefix, ct))
                 {
+                    present.Add(o.Key);
                     if (ingested.Contains(o.Key)) continue;
                     if (LandingSource.IsFolderMarker(o.Key)) skipped.Add(new SkippedObject(o.Key, source.Name, "folder marker"));
                     else if (!options.IsDataObjectName(o.Key)) skipped.Add(new SkippedObject(o.Key, source.Name, Ingestor.SkippedReason));
+                    else notIngested.Add(new SkippedObject(o.Key, source.Name, "not ingested: no ledger entry (its event was lost or has not run)"));
                 }
+            notPresent.UnionWith(ingested.Where(k => !present.Contains(k)));
         }
-        return new LakeBookkeeping(ledger, manifests.Where(m => m is not null).Select(m => m!).ToList(), outcomes, byPartition, skipped);
+        return new LakeBookkeeping(ledger, manifests.Where(m => m is not null).Select(m => m!).ToList(), outcomes, byPartition, skipped, notIngested, notPresent);
     }
 
     /// <summary>Reads the bookkeeping of the ingested objects only (no listing of the landing prefixes).</summary>
@@ -158,11 +179,15 @@ public static class Reconciliation
                 foreach (var (rule, n) in t.Filtered) { filtered[rule] = filtered.GetValueOrDefault(rule) + n; staged += n; }
                 staged += t.Accepted;
             }
-            result.Add(new ObjectReconciliation(m.LandingKey, m.Source, m.Status, m.RowsRead, m.RowsQuarantined, accepted, filtered, m.RowsStaged - staged,
-                duplicateOf.GetValueOrDefault(m.LandingKey)));
+            var gone = books.NotPresent.Contains(m.LandingKey);
+            result.Add(new ObjectReconciliation(m.LandingKey, m.Source, gone ? ObjectReconciliation.NotRetractedStatus : m.Status, m.RowsRead, m.RowsQuarantined,
+                accepted, filtered, m.RowsStaged - staged, duplicateOf.GetValueOrDefault(m.LandingKey),
+                gone ? "deleted from the landing prefix, rows not retracted (its delete event was lost or has not run)" : null));
         }
         foreach (var s in books.Skipped)
             result.Add(new ObjectReconciliation(s.LandingKey, s.Source, ObjectReconciliation.SkippedStatus, 0, 0, 0, new SortedDictionary<string, long>(), 0, null, s.Reason));
+        foreach (var s in books.NotIngested)
+            result.Add(new ObjectReconciliation(s.LandingKey, s.Source, ObjectReconciliation.NotIngestedStatus, 0, 0, 0, new SortedDictionary<string, long>(), 0, null, s.Reason));
         result.Sort((a, b) => string.CompareOrdinal(a.LandingKey, b.LandingKey));
         return result;
     }
