@@ -76,7 +76,13 @@ public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
         var err = Stderr.Console;
         var json = await File.ReadAllTextAsync(s.Event, ct);
         string function;
-        try { function = s.Function ?? EventShape.InferFunction(json); }
+        try
+        {
+            using (var doc = JsonDocument.Parse(json))
+                if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                    throw new UsageException($"{s.Event} is not an event: expected a JSON object (an S3 event notification, or an SQS batch of them or of refresh messages; see events/), found {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}");
+            function = s.Function ?? EventShape.InferFunction(json);
+        }
         catch (JsonException e)
         {
             throw new UsageException($"{s.Event} is not JSON: {e.Message}");

@@ -75,6 +75,8 @@ public sealed class RunSettings : IngestLakeSettings
         if (Profile is not null && !ProfileNames.IsValid(Profile)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
         if (Parallelism < 1) return ValidationResult.Error("--parallelism must be at least 1");
         if (CacheMb < 0) return ValidationResult.Error("--cache-mb must be 0 (off) or more");
+        if (SummaryJson is not null && Path.GetDirectoryName(Path.GetFullPath(SummaryJson)) is { } dir && !Directory.Exists(dir))
+            return ValidationResult.Error($"--summary-json: folder not found: {dir}");
         if (!Directory.Exists(Landing)) return ValidationResult.Error($"landing folder not found: {Landing} (run from the repository root, or pass --landing)");
         // Before anything in the lake is wiped: a folder one level too high (or of other folders) would start an empty lake.
         if (LandingFolderCheck.Problem(Landing) is { } problem) return ValidationResult.Error(problem);

@@ -96,7 +96,9 @@ public sealed class LocalPipeline : IDisposable
     /// </summary>
     public static string? LandingKeyFor(string relativePath)
     {
-        var parts = relativePath.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+        // Only the platform's separator splits: on Linux a backslash is part of a file name (back\slash.json and
+        // back/slash.json are two objects), as it is of an S3 key.
+        var parts = relativePath.Replace(Path.DirectorySeparatorChar, '/').Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length < 2 || LandingSource.All.All(s => s.Name != parts[0])) return null;
         return parts[1] == "landing" && parts.Length > 2 ? string.Join('/', parts) : $"{parts[0]}/landing/{string.Join('/', parts[1..])}";
     }

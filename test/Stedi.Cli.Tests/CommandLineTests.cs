@@ -24,6 +24,7 @@ public sealed class CommandLineTests
     [InlineData("run", "--profile", "lenient")]
     [InlineData("run", "--landing", "/nonexistent-landing")]
     [InlineData("run", "--cache-mb", "-1")]
+    [InlineData("run", "--summary-json", "/nonexistent-folder/summary.json")]
     [InlineData("watch", "--interval", "0")]
     [InlineData("invoke", "--event", "/nonexistent-event.json")]
     [InlineData("invoke")]
@@ -42,6 +43,17 @@ public sealed class CommandLineTests
         var r = Stedi.Run();
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("COMMANDS:", r.Stdout);
+    }
+
+    [Fact]
+    public void An_event_file_that_is_json_but_not_an_object_is_a_usage_error()
+    {
+        using var tmp = new TempFolder();
+        var ev = Path.Combine(tmp.Path, "event.json");
+        File.WriteAllText(ev, "[]");
+        var r = Stedi.Run("invoke", "--event", ev);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"error: {ev} is not an event: expected a JSON object (an S3 event notification, or an SQS batch of them or of refresh messages; see events/), found array\n", r.Stderr);
     }
 
     [Fact]

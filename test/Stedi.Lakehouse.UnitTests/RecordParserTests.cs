@@ -105,6 +105,23 @@ public sealed class RecordParserTests
         Assert.EndsWith($"({hint})", why.Detail);
     }
 
+    [Theory]
+    [InlineData("1655564000", false, "shareWithResearchAsOfDate: 1655564000 is outside the plausible window 2015-01-01 to ")]
+    [InlineData("\"1655564000\"", false, "shareWithResearchAsOfDate: 1655564000 is outside the plausible window 2015-01-01 to ")]
+    [InlineData("0", true, null)]
+    [InlineData("-1", true, null)]
+    [InlineData("null", true, null)]
+    public void A_positive_consent_date_outside_the_window_is_out_of_range_and_no_consent_stays_a_rule(string consent, bool accepted, string? detail)
+    {
+        // In seconds, a consent date read as milliseconds is January 1970: every reading would count as after consent.
+        var (ok, _, why, _) = Parse(LandingSource.Customer, $$"""{"email":"a@x.com","lastUpdateDate":{{T}},"shareWithResearchAsOfDate":{{consent}}}""");
+        Assert.Equal(accepted, ok);
+        if (detail is null) return;
+        Assert.Equal(ReasonCodes.OutOfRange, why.Reason);
+        Assert.StartsWith(detail, why.Detail);
+        Assert.EndsWith("(looks like seconds)", why.Detail);
+    }
+
     [Fact]
     public void A_customer_keeps_consent_raw_unknown_fields_and_a_string_birthday()
     {

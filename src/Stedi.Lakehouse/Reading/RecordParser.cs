@@ -137,7 +137,7 @@ public sealed class RecordParser
         {
             SourceKind.Accelerometer => [Fields.Timestamp],
             SourceKind.StepTrainer => [Fields.SensorReadingTime],
-            _ => [Fields.LastUpdateDate],
+            _ => [Fields.LastUpdateDate, Fields.ShareWithResearchAsOfDate],
         };
         _windowed = windowed.Select(_staged.Ordinal).ToArray();
         _seenAs = new string?[_cols.Length];
@@ -235,6 +235,9 @@ public sealed class RecordParser
         {
             var v = (LongVector)target[i];
             if (v.IsNull(row) || _window.Contains(v[row])) continue;
+            // A consent date of 0 or less means "no consent" (a rule, not a producer's bug); a positive one must be
+            // plausible, or a date in seconds would read as consent since 1970 and let every earlier reading through.
+            if (i == _consentCol && v[row] <= 0) continue;
             var t = v[row];
             var hint = TimeWindow.Hint(t);
             return Reject(ReasonCodes.OutOfRange,
