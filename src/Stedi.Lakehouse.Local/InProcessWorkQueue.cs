@@ -311,8 +311,10 @@ public sealed class InProcessWorkQueue : IWorkQueue, IDisposable
             }
             progress = SnapshotLocked();
         }
-        foreach (var item in toStart) _ = Task.Run(() => RunAsync(worker!, item));
+        // Progress first: an observer that stops the process on a count (the CLI's kill switch) then stops it before the
+        // runs this pump chose have started, so what a count promises is what was done.
         Progress?.Invoke(progress);
+        foreach (var item in toStart) _ = Task.Run(() => RunAsync(worker!, item));
     }
 
     private async Task RunAsync(Func<RefreshWork, CancellationToken, Task> worker, RefreshWork item)

@@ -91,6 +91,18 @@ public sealed class RecordParserTests
         Assert.StartsWith(detail, why.Detail);
     }
 
+    [Fact]
+    public void Bytes_that_are_not_utf8_reject_the_record_instead_of_becoming_replacement_characters()
+    {
+        byte[] json = [.. "{\"user\":\"bad5"u8, 0xC0, 0xAF, .. "@x.com\",\"timestamp\":1750000000000,\"x\":1,\"y\":2,\"z\":3}"u8];
+        var parser = new RecordParser(LandingSource.Accelerometer);
+        var batch = new ColumnBatch(LandingSource.Accelerometer.Staged);
+        Assert.False(parser.TryParse(json, 1, batch, out var why));
+        Assert.Equal(ReasonCodes.InvalidJson, why.Reason);
+        Assert.Equal("invalid UTF-8 at byte 13 of the record (0xC0): the text is not UTF-8, or was damaged", why.Detail);
+        Assert.Equal(0, batch.Count);
+    }
+
     [Theory]
     [InlineData(1_750_000_000L, "looks like seconds")]
     [InlineData(1_750_000_000_000_000L, "looks like microseconds")]

@@ -174,6 +174,14 @@ public sealed class RecordParser
     private bool ParseInto(ReadOnlySpan<byte> json, int row, ColumnBatch target, out Rejection rejection)
     {
         rejection = default;
+        // Utf8JsonReader does not check the bytes inside strings, and decoding would turn bad ones into U+FFFD: an email
+        // with a broken byte would then be published changed, and match no one. One vectorised pass per record.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            var utf16 = new char[json.Length];
+            System.Text.Unicode.Utf8.ToUtf16(json, utf16, out var valid, out _, replaceInvalidSequences: false);
+            return Reject(ReasonCodes.InvalidJson, $"invalid UTF-8 at byte {valid} of the record (0x{json[valid]:X2}): the text is not UTF-8, or was damaged", out rejection);
+        }
         try
         {
             var r = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
