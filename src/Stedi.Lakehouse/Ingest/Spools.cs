@@ -51,7 +51,7 @@ internal sealed class PartitionSpool(TableSchema table, LakeOptions options, Str
         if (part.Writer is null)
         {
             part.TempPath = Path.Combine(options.TempDirectory, $"stedi-spill-{Guid.NewGuid():N}.parquet");
-            part.File = new FileStream(part.TempPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+            part.File = new FileStream(part.TempPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 4096, FileOptions.DeleteOnClose);
             part.Writer = await ParquetTableWriter.CreateAsync(table, part.File, ct);
         }
         await part.Writer.WriteRowGroupAsync(part.Buffer, ParquetTable.AllRows(part.Buffer.Count), ct);
@@ -109,7 +109,7 @@ internal sealed class QuarantineSpool(string tempDirectory) : IDisposable
     {
         if (_writer is null)
         {
-            _file = new FileStream(Path.Combine(tempDirectory, $"stedi-quarantine-{Guid.NewGuid():N}.jsonl"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+            _file = new FileStream(Path.Combine(tempDirectory, $"stedi-quarantine-{Guid.NewGuid():N}.jsonl"), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 4096, FileOptions.DeleteOnClose);
             _writer = new StreamWriter(_file, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
         }
         _writer.WriteLine(JsonSerializer.Serialize(record));
