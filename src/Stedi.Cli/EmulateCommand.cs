@@ -69,6 +69,7 @@ public sealed class EmulateSettings : CommandSettings
         if (landing is not null && !Directory.Exists(landing))
             return ValidationResult.Error($"landing folder not found: {landing} (run from the repository root, or pass --landing)");
         if (landing is not null && LandingFolderCheck.Problem(landing) is { } problem) return ValidationResult.Error(problem);
+        if (OutputFileCheck.Problem("--summary-json", SummaryJson) is { } summaryProblem) return ValidationResult.Error(summaryProblem);
         return ValidationResult.Success();
     }
 }

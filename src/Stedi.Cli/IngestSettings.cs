@@ -85,6 +85,15 @@ internal static class LandingFolderCheck
     /// <summary>Null when <paramref name="landing"/> holds files under a source folder; else what is wrong and, when it can tell, the folder meant.</summary>
     public static string? Problem(string landing)
     {
+        try { return ProblemOrThrow(landing); }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            return $"cannot read the landing folder {landing}: {e.Message} — fix its permissions or move what cannot be read, then run again";
+        }
+    }
+
+    private static string? ProblemOrThrow(string landing)
+    {
         var present = LandingSource.All.Where(s => Directory.Exists(Path.Combine(landing, s.Name))).ToList();
         if (present.Count > 0)
         {

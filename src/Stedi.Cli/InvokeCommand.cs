@@ -83,6 +83,11 @@ public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
                     throw new UsageException($"{s.Event} is not an event: expected a JSON object (an S3 event notification, or an SQS batch of them or of refresh messages; see events/), found {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}");
             function = s.Function ?? EventShape.InferFunction(json);
         }
+        catch (InvalidOperationException e)
+        {
+            // Records that are not objects, or a Records that is not an array: not an event a function receives.
+            throw new UsageException($"{s.Event} is not an event: {e.Message} (expected {{\"Records\": [{{…}}, …]}}; see events/)");
+        }
         catch (JsonException e)
         {
             throw new UsageException($"{s.Event} is not JSON: {e.Message}");

@@ -28,8 +28,7 @@ public sealed class ReportSettings : LakeSettings
     {
         if (Format is not null && (!ResultFormatter.TryParse(Format, out var f) || f is not (OutputFormat.Table or OutputFormat.Csv or OutputFormat.Json)))
             return ValidationResult.Error($"--format must be table, csv or json, not '{Format}'");
-        if (Html is not null && Path.GetDirectoryName(Path.GetFullPath(Html)) is { } dir && !Directory.Exists(dir))
-            return ValidationResult.Error($"--html: folder not found: {dir}");
+        if (OutputFileCheck.Problem("--html", Html) is { } htmlProblem) return ValidationResult.Error(htmlProblem);
         return ValidationResult.Success();
     }
 }
@@ -69,8 +68,8 @@ public sealed class ReportCommand : AsyncCommand<ReportSettings>
         }
         Stderr.Error(string.Create(CultureInfo.InvariantCulture,
             $"{t.UnbalancedObjects:N0} of {t.Objects:N0} landing objects do not balance ({t.Unaccounted:N0} rows unaccounted): ") +
-            "an object under a landing prefix that was never ingested (not_ingested), one deleted whose rows were not retracted " +
-            "(deleted_not_retracted), or staged rows not counted by a refine outcome (refresh work that has not run). " +
+            "an object under a landing prefix that was never ingested (not_ingested), one replaced whose new content was not " +
+            "(changed_not_ingested), one deleted whose rows were not retracted (deleted_not_retracted), or staged rows not counted by a refine outcome (refresh work that has not run). " +
             "`stedi watch --once` delivers the missing events and finishes pending work (as does `stedi run --keep` for its landing folder)");
         return ExitCodes.DataProblem;
     }

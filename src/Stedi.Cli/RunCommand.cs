@@ -75,8 +75,7 @@ public sealed class RunSettings : IngestLakeSettings
         if (Profile is not null && !ProfileNames.IsValid(Profile)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
         if (Parallelism < 1) return ValidationResult.Error("--parallelism must be at least 1");
         if (CacheMb < 0) return ValidationResult.Error("--cache-mb must be 0 (off) or more");
-        if (SummaryJson is not null && Path.GetDirectoryName(Path.GetFullPath(SummaryJson)) is { } dir && !Directory.Exists(dir))
-            return ValidationResult.Error($"--summary-json: folder not found: {dir}");
+        if (OutputFileCheck.Problem("--summary-json", SummaryJson) is { } summaryProblem) return ValidationResult.Error(summaryProblem);
         if (!Directory.Exists(Landing)) return ValidationResult.Error($"landing folder not found: {Landing} (run from the repository root, or pass --landing)");
         // Before anything in the lake is wiped: a folder one level too high (or of other folders) would start an empty lake.
         if (LandingFolderCheck.Problem(Landing) is { } problem) return ValidationResult.Error(problem);
@@ -124,6 +123,20 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         SummaryView.Render(summary);
         if (s.SummaryJson is not null) await File.WriteAllTextAsync(s.SummaryJson, summary.ToJson(), ct);
         return summary.Failed > 0 ? ExitCodes.DataProblem : ExitCodes.Ok;
+    }
+}
+
+/// <summary>Checks of output file options, before any work is done.</summary>
+internal static class OutputFileCheck
+{
+    /// <summary>Null when <paramref name="path"/> (the value of <paramref name="option"/>, or null when not given) can be written as a file; else what is wrong.</summary>
+    public static string? Problem(string option, string? path)
+    {
+        if (path is null) return null;
+        if (path.Trim().Length == 0) return $"{option} needs a file name";
+        if (Directory.Exists(path)) return $"{option}: {path} is a folder; name a file in it";
+        if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir && !Directory.Exists(dir)) return $"{option}: folder not found: {dir}";
+        return null;
     }
 }
 

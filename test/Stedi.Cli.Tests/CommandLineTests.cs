@@ -25,6 +25,10 @@ public sealed class CommandLineTests
     [InlineData("run", "--landing", "/nonexistent-landing")]
     [InlineData("run", "--cache-mb", "-1")]
     [InlineData("run", "--summary-json", "/nonexistent-folder/summary.json")]
+    [InlineData("run", "--summary-json", "/tmp")]
+    [InlineData("run", "--summary-json", "")]
+    [InlineData("emulate", "--summary-json", "/nonexistent-folder/summary.json")]
+    [InlineData("report", "--html", "/tmp")]
     [InlineData("watch", "--interval", "0")]
     [InlineData("invoke", "--event", "/nonexistent-event.json")]
     [InlineData("invoke")]
@@ -54,6 +58,10 @@ public sealed class CommandLineTests
         var r = Stedi.Run("invoke", "--event", ev);
         Assert.Equal(2, r.ExitCode);
         Assert.Equal($"error: {ev} is not an event: expected a JSON object (an S3 event notification, or an SQS batch of them or of refresh messages; see events/), found array\n", r.Stderr);
+        File.WriteAllText(ev, "{\"Records\":[1]}");
+        var records = Stedi.Run("invoke", "--event", ev);
+        Assert.Equal(2, records.ExitCode);
+        Assert.StartsWith($"error: {ev} is not an event: ", records.Stderr);
     }
 
     [Fact]

@@ -92,21 +92,25 @@ public sealed class ReportTests(SmallLake small)
         var bucket = Path.Combine(lake, LocalLake.BucketName);
         File.Copy(Path.Combine(bucket, "customer", "landing", "customer-1691348231425.json"), Path.Combine(bucket, "customer", "landing", "new.json"));
         File.Delete(Path.Combine(bucket, "step_trainer", "landing", "step_trainer-1691348232132.json"));
+        var damaged = Path.Combine(bucket, "accelerometer", "landing", "damaged.json");
+        File.AppendAllText(damaged, "{\"user\":\"a@b.c\",\"timestamp\":1655564000000,\"x\":1,\"y\":1,\"z\":1}\n"); // replaced in place, no event
 
         var r = Stedi.Run("report", "--lake", lake, "--format", "csv");
         Assert.Equal(1, r.ExitCode);
         var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(6, lines.Length);
+        Assert.StartsWith("accelerometer/landing/damaged.json,accelerometer,changed_not_ingested,5,2,{},3,", lines[2]);
+        Assert.EndsWith(",false,,\"replaced under the same key, new content not ingested (its event was lost or has not run); the counts are the old content's\"", lines[2]);
         Assert.Equal("customer/landing/new.json,customer,not_ingested,0,0,{},0,{},0,false,,not ingested: no ledger entry (its event was lost or has not run)", lines[4]);
         Assert.Equal("step_trainer/landing/step_trainer-1691348232132.json,step_trainer,deleted_not_retracted,8680,351,\"{\"\"serial_not_curated\"\":8329}\",0,{},0,false,," +
                      "\"deleted from the landing prefix, rows not retracted (its delete event was lost or has not run)\"", lines[5]);
-        Assert.StartsWith("error: 2 of 5 landing objects do not balance (0 rows unaccounted)", r.Stderr);
+        Assert.StartsWith("error: 3 of 5 landing objects do not balance (0 rows unaccounted)", r.Stderr);
 
         var w = Stedi.Run("watch", "--once", "--lake", lake);
         Assert.True(w.ExitCode == 0, w.ToString());
         var after = Stedi.Run("report", "--lake", lake, "--format", "csv");
         Assert.True(after.ExitCode == 0, after.ToString());
-        Assert.Equal("all 4 landing objects balance: 3,190 rows read = 1,483 accepted + 1,704 filtered + 3 quarantined\n", after.Stderr); // rubric: both copies of the customer file are accepted
+        Assert.Equal("all 4 landing objects balance: 3,191 rows read = 1,483 accepted + 1,705 filtered + 3 quarantined\n", after.Stderr); // rubric: both copies of the customer file are accepted
     }
 
     [Fact]

@@ -79,6 +79,7 @@ public sealed class RecordParserTests
     [InlineData("""{"user":null,"timestamp":1750000000000,"x":1,"y":2,"z":3}""", ReasonCodes.MissingRequiredField, "user: null")]
     [InlineData("""{"user":"","timestamp":1750000000000,"x":1,"y":2,"z":3}""", ReasonCodes.MissingRequiredField, "user: empty")]
     [InlineData("""{"user":" \t","timestamp":1750000000000,"x":1,"y":2,"z":3}""", ReasonCodes.MissingRequiredField, "user: blank")]
+    [InlineData("""{"user":"\u200b","timestamp":1750000000000,"x":1,"y":2,"z":3}""", ReasonCodes.MissingRequiredField, "user: blank")]
     [InlineData("""{"user":["a"],"timestamp":1750000000000,"x":1,"y":2,"z":3}""", ReasonCodes.NotAString, "user: not a string")]
     [InlineData("""{"user":"a@x.com","timestamp":1750000000000.5,"x":1,"y":2,"z":3}""", ReasonCodes.NotAnInteger, "timestamp: 1750000000000.5 is not an integer")]
     [InlineData("""{"user":"a@x.com","timestamp":1750000000000,"x":1,"y":2,"z":3} trailing""", ReasonCodes.InvalidJson, "invalid JSON: 't' is invalid after a single JSON value")]

@@ -26,7 +26,7 @@ internal static class LakeReportSource
 
         using var lake = new LocalLake(lakeRoot);
         // The landing prefixes are listed so objects skipped for their name appear too (by the same settings ingest used).
-        var books = await LakeBookkeeping.LoadAsync(lake.Index, lake.Store, IngestSettingsEnvironment.Options(), ct);
+        var books = await LakeBookkeeping.LoadAsync(lake.Index, lake.Store, IngestSettingsEnvironment.Options(), ct, compareIdentity: true);
         var reconciliation = Reconciliation.Compute(books);
         var quarantineReasons = new Dictionary<string, IReadOnlyDictionary<string, long>>(StringComparer.Ordinal);
         foreach (var m in books.Manifests) quarantineReasons[m.LandingKey] = m.QuarantinedByReason;

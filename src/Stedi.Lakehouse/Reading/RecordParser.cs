@@ -236,7 +236,7 @@ public sealed class RecordParser
             var v = target[i];
             if (!_hasValue[i]) return Reject(ReasonCodes.MissingRequiredField, _seenAs[i] is not null ? $"{_cols[i].Name}: null" : $"{_cols[i].Name}: missing", out rejection);
             // Blank counts as empty: a key of spaces would be trimmed to "" by the join and published as a customer.
-            if (v is StringVector s && s.CodeAt(row) >= 0 && string.IsNullOrWhiteSpace(s.Pool[s.CodeAt(row)]))
+            if (v is StringVector s && s.CodeAt(row) >= 0 && IsBlank(s.Pool[s.CodeAt(row)]))
                 return Reject(ReasonCodes.MissingRequiredField, s.Pool[s.CodeAt(row)].Length == 0 ? $"{_cols[i].Name}: empty" : $"{_cols[i].Name}: blank", out rejection);
         }
         foreach (var i in _windowed)
@@ -253,6 +253,14 @@ public sealed class RecordParser
                 out rejection);
         }
         if (_extras.Length > 0) target.Strings(Fields.Extra).Set(row, _extras.Append('}').ToString());
+        return true;
+    }
+
+    /// <summary>Empty, or only white space and invisible format characters (zero-width space U+200B, BOM U+FEFF, …).</summary>
+    private static bool IsBlank(string value)
+    {
+        foreach (var c in value)
+            if (!char.IsWhiteSpace(c) && CharUnicodeInfo.GetUnicodeCategory(c) != UnicodeCategory.Format) return false;
         return true;
     }
 

@@ -33,8 +33,11 @@ public sealed record ObjectReconciliation(string LandingKey, string Source, stri
     /// <summary>The status of an ingested object no longer under its landing prefix whose rows were not retracted (its delete event was lost, or has not run yet). Does not balance.</summary>
     public const string NotRetractedStatus = "deleted_not_retracted";
 
+    /// <summary>The status of an ingested object replaced under the same key whose new content was not ingested (its event was lost, or has not run yet). Does not balance.</summary>
+    public const string ChangedStatus = "changed_not_ingested";
+
     /// <summary>Whether every read row is accounted for exactly once, and the object is as the landing prefix holds it (ingested while present, retracted once gone).</summary>
-    public bool Balanced => Status is not (NotIngestedStatus or NotRetractedStatus) && Unaccounted == 0 && RowsRead == Quarantined + Accepted + Filtered.Values.Sum();
+    public bool Balanced => Status is not (NotIngestedStatus or NotRetractedStatus or ChangedStatus) && Unaccounted == 0 && RowsRead == Quarantined + Accepted + Filtered.Values.Sum();
 }
 
 /// <summary>
@@ -45,8 +48,9 @@ public sealed class LakeBookkeeping
 {
     private LakeBookkeeping(IReadOnlyList<LedgerEntry> ledger, IReadOnlyList<IngestManifest> manifests, IReadOnlyList<PartitionOutcome> outcomes,
         IReadOnlyDictionary<(string, string), RefineDetail> details, IReadOnlyList<SkippedObject> skipped, IReadOnlyList<SkippedObject> notIngested,
-        IReadOnlySet<string> notPresent)
+        IReadOnlySet<string> notPresent, IReadOnlySet<string> changed)
     {
+        Changed = changed;
         NotIngested = notIngested;
         NotPresent = notPresent;
         Ledger = ledger;
@@ -71,6 +75,9 @@ public sealed class LakeBookkeeping
     /// <summary>Ledger keys the landing prefixes no longer hold (deleted, rows not retracted); empty when the load did not list the prefixes.</summary>
     public IReadOnlySet<string> NotPresent { get; }
 
+    /// <summary>Ledger keys whose landing object now has another identity (ETag) than the one ingested; filled only when the load compared identities.</summary>
+    public IReadOnlySet<string> Changed { get; }
+
     /// <summary>The manifest of every ingested landing object (ledger order).</summary>
     public IReadOnlyList<IngestManifest> Manifests { get; }
 
@@ -88,7 +95,12 @@ public sealed class LakeBookkeeping
     /// (<see cref="LakeOptions.IsDataObjectName"/>) are reported in <see cref="Skipped"/>; null: no listing.
     /// </param>
     /// <param name="ct">Cancellation.</param>
-    public static async Task<LakeBookkeeping> LoadAsync(LakeIndex index, IObjectStore store, LakeOptions? options, CancellationToken ct = default)
+    /// <param name="compareIdentity">
+    /// With <paramref name="options"/>: also compare each listed object's identity with the ledger's, to find objects
+    /// replaced in place without an event. Only for unversioned stores, whose ledger identity is the ETag the listing
+    /// gives (the local folder store); a versioned S3 bucket's ledger holds version ids, which a listing does not.
+    /// </param>
+    public static async Task<LakeBookkeeping> LoadAsync(LakeIndex index, IObjectStore store, LakeOptions? options, CancellationToken ct = default, bool compareIdentity = false)
     {
         var ledger = await index.Ledger.ListAsync(ct);
         var outcomes = await index.Refine.ListOutcomesAsync(ct);
@@ -113,22 +125,28 @@ public sealed class LakeBookkeeping
         var skipped = new List<SkippedObject>();
         var notIngested = new List<SkippedObject>();
         var notPresent = new HashSet<string>(StringComparer.Ordinal);
+        var changed = new HashSet<string>(StringComparer.Ordinal);
         if (options is not null)
         {
-            var ingested = ledger.Select(e => e.LandingKey).ToHashSet(StringComparer.Ordinal);
+            var identity = ledger.ToDictionary(e => e.LandingKey, e => e.IdempotencyKey, StringComparer.Ordinal);
+            var ingested = identity.Keys.ToHashSet(StringComparer.Ordinal);
             var present = new HashSet<string>(StringComparer.Ordinal);
             foreach (var source in LandingSource.All)
                 foreach (var o in await store.ListAsync(source.LandingPrefix, ct))
                 {
                     present.Add(o.Key);
-                    if (ingested.Contains(o.Key)) continue;
+                    if (identity.TryGetValue(o.Key, out var idem))
+                    {
+                        if (compareIdentity && o.VersionId is null && !idem.EndsWith(o.ETag, StringComparison.Ordinal)) changed.Add(o.Key);
+                        continue;
+                    }
                     if (LandingSource.IsFolderMarker(o.Key)) skipped.Add(new SkippedObject(o.Key, source.Name, "folder marker"));
                     else if (!options.IsDataObjectName(o.Key)) skipped.Add(new SkippedObject(o.Key, source.Name, Ingestor.SkippedReason));
                     else notIngested.Add(new SkippedObject(o.Key, source.Name, "not ingested: no ledger entry (its event was lost or has not run)"));
                 }
             notPresent.UnionWith(ingested.Where(k => !present.Contains(k)));
         }
-        return new LakeBookkeeping(ledger, manifests.Where(m => m is not null).Select(m => m!).ToList(), outcomes, byPartition, skipped, notIngested, notPresent);
+        return new LakeBookkeeping(ledger, manifests.Where(m => m is not null).Select(m => m!).ToList(), outcomes, byPartition, skipped, notIngested, notPresent, changed);
     }
 
     /// <summary>Reads the bookkeeping of the ingested objects only (no listing of the landing prefixes).</summary>
@@ -180,9 +198,13 @@ public static class Reconciliation
                 staged += t.Accepted;
             }
             var gone = books.NotPresent.Contains(m.LandingKey);
-            result.Add(new ObjectReconciliation(m.LandingKey, m.Source, gone ? ObjectReconciliation.NotRetractedStatus : m.Status, m.RowsRead, m.RowsQuarantined,
+            var replaced = books.Changed.Contains(m.LandingKey);
+            result.Add(new ObjectReconciliation(m.LandingKey, m.Source,
+                gone ? ObjectReconciliation.NotRetractedStatus : replaced ? ObjectReconciliation.ChangedStatus : m.Status, m.RowsRead, m.RowsQuarantined,
                 accepted, filtered, m.RowsStaged - staged, duplicateOf.GetValueOrDefault(m.LandingKey),
-                gone ? "deleted from the landing prefix, rows not retracted (its delete event was lost or has not run)" : null));
+                gone ? "deleted from the landing prefix, rows not retracted (its delete event was lost or has not run)"
+                : replaced ? "replaced under the same key, new content not ingested (its event was lost or has not run); the counts are the old content's"
+                : null));
         }
         foreach (var s in books.Skipped)
             result.Add(new ObjectReconciliation(s.LandingKey, s.Source, ObjectReconciliation.SkippedStatus, 0, 0, 0, new SortedDictionary<string, long>(), 0, null, s.Reason));
