@@ -113,7 +113,9 @@ public sealed class LocalPipeline : IDisposable
         {
             var key = LandingKeyFor(Path.GetRelativePath(landingDir, file));
             if (key is null) continue;
-            await using var s = File.OpenRead(file);
+            // An empty file is put as empty without opening it: a named pipe also reports no length, and opening one
+            // would wait for a writer forever.
+            await using var s = new FileInfo(file).Length == 0 ? Stream.Null : File.OpenRead(file);
             await Lake.Store.PutAsync(key, s, "application/json", ct);
             keys.Add(key);
         }

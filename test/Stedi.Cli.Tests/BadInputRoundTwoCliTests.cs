@@ -75,6 +75,24 @@ public sealed class BadInputRoundTwoCliTests(SmallLake small)
     }
 
     [Fact]
+    public void A_named_pipe_in_the_landing_folder_is_an_empty_object_not_a_hang()
+    {
+        // Opening a named pipe waits for a writer: `run` once hung there for good.
+        using var tmp = new TempFolder();
+        var landing = Path.Combine(tmp.Path, "landing");
+        Directory.CreateDirectory(Path.Combine(landing, "customer"));
+        File.WriteAllText(Path.Combine(landing, "customer", "good.json"),
+            "{\"email\":\"a@b.c\",\"lastUpdateDate\":1655564000000,\"shareWithResearchAsOfDate\":1655564000000}\n");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [Path.Combine(landing, "customer", "pipe.json")])) mkfifo.WaitForExit();
+        var lake = Path.Combine(tmp.Path, "lake");
+        var r = Stedi.Run("run", "--landing", landing, "--lake", lake);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var report = Stedi.Run("report", "--lake", lake, "--format", "csv");
+        Assert.True(report.ExitCode == 0, report.ToString());
+        Assert.Contains("customer/landing/pipe.json,customer,empty,0,0,{},0,{},0,true,,\n", report.Stdout);
+    }
+
+    [Fact]
     public void Run_on_source_folders_without_files_is_a_usage_error_too()
     {
         using var tmp = new TempFolder();
