@@ -129,7 +129,6 @@ public sealed class LakeBookkeeping
         if (options is not null)
         {
             var identity = ledger.ToDictionary(e => e.LandingKey, e => e.IdempotencyKey, StringComparer.Ordinal);
-            var ingested = identity.Keys.ToHashSet(StringComparer.Ordinal);
             var present = new HashSet<string>(StringComparer.Ordinal);
             foreach (var source in LandingSource.All)
                 foreach (var o in await store.ListAsync(source.LandingPrefix, ct))
@@ -144,7 +143,7 @@ public sealed class LakeBookkeeping
                     else if (!options.IsDataObjectName(o.Key)) skipped.Add(new SkippedObject(o.Key, source.Name, Ingestor.SkippedReason));
                     else notIngested.Add(new SkippedObject(o.Key, source.Name, "not ingested: no ledger entry (its event was lost or has not run)"));
                 }
-            notPresent.UnionWith(ingested.Where(k => !present.Contains(k)));
+            notPresent.UnionWith(identity.Keys.Where(k => !present.Contains(k)));
         }
         return new LakeBookkeeping(ledger, manifests.Where(m => m is not null).Select(m => m!).ToList(), outcomes, byPartition, skipped, notIngested, notPresent, changed);
     }
@@ -164,10 +163,10 @@ public sealed class LakeBookkeeping
     }
 }
 
-/// <summary>An object under a landing prefix that ingest skips without reading it.</summary>
+/// <summary>An object under a landing prefix without a ledger entry: one ingest skips without reading it, or one never ingested.</summary>
 /// <param name="LandingKey">Decoded landing key.</param>
 /// <param name="Source">Source whose landing prefix holds it.</param>
-/// <param name="Reason"><c>unsupported object name</c> or <c>folder marker</c>.</param>
+/// <param name="Reason"><c>unsupported object name</c> or <c>folder marker</c> (skipped), or why it counts as not ingested.</param>
 public sealed record SkippedObject(string LandingKey, string Source, string Reason);
 
 /// <summary>Adds up ingest manifests and refine details into the per-object reconciliation (guarantee 3 of the design).</summary>
