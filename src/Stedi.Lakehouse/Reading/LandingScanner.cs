@@ -132,6 +132,18 @@ public sealed class LandingScanner
         }
     }
 
+    /// <summary>
+    /// Reads like <see cref="Stream.Read(byte[], int, int)"/>, but a damaged or cut-short gzip stream ends the object
+    /// instead of throwing: what was decompressed so far stands, and <paramref name="corrupt"/> says what went wrong.
+    /// </summary>
+    private static int ReadOrCorrupt(Stream s, byte[] buffer, int offset, int count, out string? corrupt)
+    {
+        corrupt = null;
+        try { return s.Read(buffer, offset, count); }
+        catch (InvalidDataException e) { corrupt = "compressed data is corrupt or truncated: " + e.Message; return 0; }
+        catch (EndOfStreamException e) { corrupt = "compressed data is truncated: " + e.Message; return 0; }
+    }
+
     /// <summary>The bytes a memory stream holds, without a copy (valid until it is written again).</summary>
     private static ReadOnlyMemory<byte> Held(MemoryStream ms) => ms.GetBuffer().AsMemory(0, (int)ms.Length);
 
@@ -331,11 +343,8 @@ public sealed class LandingScanner
                 Append(_end - _start, ref dropped);
                 _consumed += _end - _start;
                 _start = _end = 0;
-                int r;
-                // A damaged or cut-short gzip stream: what was decompressed so far stands; the rest is reported, not thrown.
-                try { r = s.Read(_buf, 0, _buf.Length); }
-                catch (InvalidDataException e) { Corrupt = "compressed data is corrupt or truncated: " + e.Message; r = 0; }
-                catch (EndOfStreamException e) { Corrupt = "compressed data is truncated: " + e.Message; r = 0; }
+                var r = ReadOrCorrupt(s, _buf, 0, _buf.Length, out var corrupt);
+                Corrupt ??= corrupt;
                 if (r == 0) _eof = true; else _end = r;
             }
             _line++;
@@ -593,10 +602,8 @@ public sealed class LandingScanner
 
         private void Fill()
         {
-            int r;
-            try { r = s.Read(_buf, _end, _buf.Length - _end); }
-            catch (InvalidDataException e) { Corrupt = "compressed data is corrupt or truncated: " + e.Message; r = 0; }
-            catch (EndOfStreamException e) { Corrupt = "compressed data is truncated: " + e.Message; r = 0; }
+            var r = ReadOrCorrupt(s, _buf, _end, _buf.Length - _end, out var corrupt);
+            Corrupt ??= corrupt;
             if (r == 0) _eof = true; else _end += r;
         }
     }
