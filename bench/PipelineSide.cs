@@ -108,16 +108,20 @@ public sealed class PipelineSide : IDisposable
         return (Math.Round(sw.Elapsed.TotalSeconds, 3), _pipeline.Queue.Completed - before);
     }
 
-    /// <summary>Ingests one landing object alone (no refine: the refresh work is discarded). Returns (seconds, rows read).</summary>
-    public static async Task<(double Seconds, long Rows, string Status)> IngestAloneAsync(string lakeRoot, string file)
+    /// <summary>
+    /// Ingests one landing object alone (no refine: the refresh work is discarded). Returns (seconds, rows read, status,
+    /// and the ingest's own phase timings in ms: read and parse, stage, commit).
+    /// </summary>
+    public static async Task<(double Seconds, long Rows, string Status, (long Read, long Stage, long Commit) PhasesMs)> IngestAloneAsync(string lakeRoot, string file)
     {
         using var lake = new LocalLake(lakeRoot);
         var key = "accelerometer/landing/" + Path.GetFileName(file);
         await using (var s = File.OpenRead(file)) await lake.Store.PutAsync(key, s, "application/json");
-        var ingestor = new Ingestor(lake.Store, lake.Index, new DiscardQueue(), new LakeOptions(), NullLakeLog.Instance);
+        var log = new TimingLog();
+        var ingestor = new Ingestor(lake.Store, lake.Index, new DiscardQueue(), new LakeOptions(), log);
         var sw = Stopwatch.StartNew();
         var r = await ingestor.IngestAsync(key);
-        return (Math.Round(sw.Elapsed.TotalSeconds, 3), r.Manifest?.RowsRead ?? 0, r.Status.ToString());
+        return (Math.Round(sw.Elapsed.TotalSeconds, 3), r.Manifest?.RowsRead ?? 0, r.Status.ToString(), (log.ReadMs, log.StageMs, log.CommitMs));
     }
 
     private sealed class DiscardQueue : IWorkQueue

@@ -112,8 +112,9 @@ namespace Stedi.Bench
                 {
                     if (Directory.Exists(o["lake"])) Directory.Delete(o["lake"], true);
                     var baseline = Rss.PeakMb();
-                    var (seconds, rows, status) = await PipelineSide.IngestAloneAsync(o["lake"], o["file"]);
+                    var (seconds, rows, status, phases) = await PipelineSide.IngestAloneAsync(o["lake"], o["file"]);
                     result["seconds"] = seconds;
+                    result["phases_ms"] = new JsonObject { ["read_parse"] = phases.Read, ["stage"] = phases.Stage, ["commit"] = phases.Commit };
                     result["rows"] = rows;
                     result["status"] = status;
                     result["baseline_rss_mb"] = baseline;

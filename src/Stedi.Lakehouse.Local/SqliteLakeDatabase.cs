@@ -81,7 +81,7 @@ internal sealed class SqliteLakeDatabase : IDisposable
         {
             _connection.Open();
             Execute($"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={BusyTimeoutMs}; " +
-                    "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;");
+                    "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY;");
             using var tx = _connection.BeginTransaction(deferred: false);
             using (var version = _connection.CreateCommand())
             {

@@ -167,7 +167,7 @@ public sealed class Ingestor
         using var spool = new PartitionSpool(source.Staged, _options, pool);
         using var quarantine = new QuarantineSpool(_options.TempDirectory);
         var versions = new Dictionary<(string, string), CustomerVersion>();
-        var membership = new HashSet<PartitionMembership>();
+        var membership = new MembershipFacts(source.Kind == SourceKind.Accelerometer ? MemberKind.Customer : MemberKind.Serial, _index.Keys);
         string contentHash;
         long readTicks = 0, stagedTicks = 0, followTicks = 0;
         try
@@ -281,7 +281,7 @@ public sealed class Ingestor
     }
 
     private async Task ReadAsync(LandingSource source, Stream body, string objectId, IngestManifest manifest, PartitionSpool spool,
-        QuarantineSpool quarantine, Dictionary<(string, string), CustomerVersion> versions, HashSet<PartitionMembership> membership,
+        QuarantineSpool quarantine, Dictionary<(string, string), CustomerVersion> versions, MembershipFacts membership,
         StringPool pool, CancellationToken ct)
     {
         var scanner = new LandingScanner();
@@ -294,7 +294,8 @@ public sealed class Ingestor
             SourceKind.StepTrainer => chunk.Longs(Fields.SensorReadingTime),
             _ => null,
         };
-        var memberKeys = new Dictionary<int, (string Key, bool Normalized)>(); // pool code of a user → its customer key
+        // Pool code of a user or serial → 1 + its member number (0: not seen yet), negated when the join key normalised the email.
+        var memberOf = Array.Empty<int>();
         var users = source.Kind == SourceKind.Accelerometer ? chunk.Strings(Fields.User) : null;
         var serials = source.Kind == SourceKind.StepTrainer ? chunk.Strings(Fields.SerialNumber) : null;
         var emails = source.Kind == SourceKind.Customer ? chunk.Strings(Fields.Email) : null;
@@ -343,19 +344,17 @@ public sealed class Ingestor
                 if (hour != lastHour) { lastHour = hour; hourName = Partitioning.ReadingHour(t); }
                 partition = hourName;
                 var code = (users ?? serials!).CodeAt(row);
-                if (users is not null)
+                if (code >= memberOf.Length) Array.Resize(ref memberOf, Math.Max(code + 1, memberOf.Length * 2));
+                var member = memberOf[code];
+                if (member == 0)
                 {
-                    if (!memberKeys.TryGetValue(code, out var member))
-                    {
-                        var joinKey = _rules.JoinKey(pool[code]);
-                        memberKeys[code] = member = (_index.Keys.KeyOf(joinKey), !string.Equals(joinKey, pool[code], StringComparison.Ordinal));
-                    }
-                    if (member.Normalized) manifest.EmailsNormalized++;
-                    if (code != lastMember || !ReferenceEquals(partition, lastPartition))
-                        membership.Add(new PartitionMembership(MemberKind.Customer, member.Key, partition));
+                    var name = users is null ? pool[code] : _rules.JoinKey(pool[code]);
+                    member = 1 + membership.Member(name);
+                    if (!string.Equals(name, pool[code], StringComparison.Ordinal)) member = -member;
+                    memberOf[code] = member;
                 }
-                else if (code != lastMember || !ReferenceEquals(partition, lastPartition))
-                    membership.Add(new PartitionMembership(MemberKind.Serial, pool[code], partition));
+                if (member < 0) manifest.EmailsNormalized++;
+                if (code != lastMember || !ReferenceEquals(partition, lastPartition)) membership.Add(Math.Abs(member) - 1, partition);
                 lastMember = code;
                 lastPartition = partition;
             }
