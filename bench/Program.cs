@@ -82,7 +82,9 @@ namespace Stedi.Bench
                     if (Directory.Exists(o["lake"])) Directory.Delete(o["lake"], true);
                     var parallelism = int.Parse(o.GetValueOrDefault("parallelism", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
                     long? cacheBytes = o.TryGetValue("cache-mb", out var cmb) ? long.Parse(cmb, CultureInfo.InvariantCulture) << 20 : null;
-                    using var p = new PipelineSide(o["lake"], strict ? ConsentProfile.Strict : ConsentProfile.Rubric, parallelism, o.ContainsKey("interleave"), cacheBytes);
+                    using var logFile = o.TryGetValue("log", out var logPath) ? new StreamWriter(logPath) : null;
+                    using var p = new PipelineSide(o["lake"], strict ? ConsentProfile.Strict : ConsentProfile.Rubric, parallelism, o.ContainsKey("interleave"), cacheBytes,
+                        logFile is null ? null : new Stedi.Lakehouse.Logging.JsonLinesLakeLog(logFile));
                     var full = await p.FullRunAsync(o["landing"]);
                     result["peak_rss_mb"] = Rss.PeakMb();
                     result["process_cpu_seconds"] = Math.Round(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, 3);
