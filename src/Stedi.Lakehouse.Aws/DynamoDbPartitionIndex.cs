@@ -45,7 +45,7 @@ public sealed class DynamoDbPartitionIndex : IPartitionIndex
     /// <inheritdoc />
     /// <exception cref="AmazonDynamoDBException">DynamoDB refused a write.</exception>
     public Task AddMembershipAsync(IReadOnlyCollection<PartitionMembership> facts, CancellationToken ct = default) =>
-        _table.WriteAsync(facts.Distinct().Select(f => Put(KeysOnly(MemberPk(f.Kind, f.Member), f.Partition))), ct);
+        _table.WriteAsync(facts.Select(f => Put(KeysOnly(MemberPk(f.Kind, f.Member), f.Partition))), ct); // the table drops repeats, window by window
 
     /// <inheritdoc />
     /// <exception cref="AmazonDynamoDBException">DynamoDB refused a call.</exception>

@@ -99,19 +99,34 @@ internal sealed class DynamoDbTable
         return result;
     }
 
-    /// <summary>BatchWriteItem, 25 requests a call, calls in parallel; a later request on the same key replaces an earlier
-    /// one. Returns when every request is applied (no order among them).</summary>
+    /// <summary>Distinct keys written per window of <see cref="WriteAsync"/> (64 calls of 25).</summary>
+    internal const int WriteWindow = 25 * 64;
+
+    /// <summary>
+    /// BatchWriteItem, 25 requests a call, calls in parallel within a window of <see cref="WriteWindow"/> distinct keys,
+    /// windows one after another; a later request on the same key replaces an earlier one (in its window, or by being
+    /// written after it). The requests are read as they come, so a caller may stream many (an object's membership facts)
+    /// without their items all being held at once. Returns when every request is applied.
+    /// </summary>
     /// <exception cref="AmazonDynamoDBException">Items stayed unprocessed after 10 attempts, or DynamoDB refused (e.g. an
     /// item over 400 KB).</exception>
     public async Task WriteAsync(IEnumerable<WriteRequest> requests, CancellationToken ct)
     {
-        var unique = new Dictionary<(string, string), WriteRequest>();
+        var window = new Dictionary<(string, string), WriteRequest>();
         foreach (var r in requests)
         {
             var key = r.PutRequest?.Item ?? r.DeleteRequest!.Key;
-            unique[(key["pk"].S, key["sk"].S)] = r;
+            window[(key["pk"].S, key["sk"].S)] = r;
+            if (window.Count < WriteWindow) continue;
+            await WriteWindowAsync(window.Values, ct).ConfigureAwait(false);
+            window.Clear();
         }
-        var chunks = unique.Values.Chunk(25).ToList();
+        if (window.Count > 0) await WriteWindowAsync(window.Values, ct).ConfigureAwait(false);
+    }
+
+    private async Task WriteWindowAsync(IEnumerable<WriteRequest> requests, CancellationToken ct)
+    {
+        var chunks = requests.Chunk(25).ToList();
         await ForEachAsync(chunks, async (chunk, token) =>
         {
             var pending = new Dictionary<string, List<WriteRequest>> { [Name] = [.. chunk] };

@@ -33,6 +33,25 @@ public sealed class DynamoDbIndexTests(MotoLake moto) : IClassFixture<MotoLake>
     });
 
     [Fact]
+    public async Task Membership_facts_stream_in_windows_and_repeats_across_windows_are_written_once()
+    {
+        // More facts than one write window holds, each given twice: the second copy of each falls in the next window
+        // (a BatchWriteItem with one key twice is refused, a repeat across windows is one more put of the same item).
+        var t = Tag();
+        var facts = Enumerable.Range(0, DynamoDbTable.WriteWindow + 300)
+            .Select(i => new PartitionMembership(MemberKind.Serial, $"{t}-{i % 700}", $"2022-06-18-{i / 700:00}")).ToList();
+        var distinct = facts.Distinct().Count();
+        Assert.True(facts.Count > DynamoDbTable.WriteWindow);
+
+        await moto.Lake.Partitions.AddMembershipAsync([.. facts, .. facts]);
+
+        var found = await moto.Lake.Partitions.GetPartitionsAsync(MemberKind.Serial, [.. Enumerable.Range(0, 700).Select(i => $"{t}-{i}")]);
+        Assert.Equal(facts.Select(f => f.Partition).Distinct().Order(StringComparer.Ordinal), found);
+        Assert.Equal(DynamoDbTable.WriteWindow + 300, distinct);
+        foreach (var f in facts.Where((_, i) => i % 50 == 0)) Assert.NotNull(await RawAsync($"m#s#{f.Member}", f.Partition));
+    }
+
+    [Fact]
     public async Task A_version_is_one_item_under_the_hashed_key_and_its_serial_one_look_up_item()
     {
         var key = HmacCustomerKeys.FromText("a secret for the layout test").KeyOf($"{Tag()}@example.com");
