@@ -220,6 +220,53 @@ public sealed class LandingScannerTests
         Assert.False(complete.CompressionCorrupt);
     }
 
+    private static byte[] Gzip(string text)
+    {
+        using var ms = new MemoryStream();
+        using (var gz = new GZipStream(ms, CompressionLevel.Optimal, leaveOpen: true)) gz.Write(Encoding.UTF8.GetBytes(text));
+        return ms.ToArray();
+    }
+
+    private static string Lines(int from, int to) =>
+        string.Concat(Enumerable.Range(from, to - from + 1).Select(i => $"{{\"a\":{i},\"pad\":\"{new string((char)('a' + i % 26), i % 97)}\"}}\n"));
+
+    [Fact]
+    public void Gzip_members_concatenated_are_read_whole_and_not_reported_corrupt()
+    {
+        // cat a.gz b.gz c.gz: a valid gzip file (RFC 1952 allows several members). The middle member is large enough
+        // that the reads cut its bytes, and a trailer or a header may straddle two reads.
+        var members = new[] { Gzip(Lines(1, 10)), Gzip(Lines(11, 60_000)), Gzip(Lines(60_001, 60_003)) };
+        var whole = members.SelectMany(m => m).ToArray();
+        var scanner = new LandingScanner();
+        var records = Scan(whole, scanner);
+        Assert.Equal(60_003, records.Count);
+        Assert.All(records, r => Assert.Null(r.Error));
+        Assert.Equal("{\"a\":60003,\"pad\":\"" + new string((char)('a' + 60_003 % 26), 60_003 % 97) + "\"}", Text(records[^1]));
+        Assert.False(scanner.CompressionCorrupt);
+        Assert.True(scanner.WasGzip);
+    }
+
+    [Fact]
+    public void Gzip_members_concatenated_with_the_last_one_cut_at_a_flush_point_are_reported_corrupt()
+    {
+        // Cut the last member right after a flush: its deflate data ends cleanly, with no last block and no trailer.
+        using var ms = new MemoryStream();
+        var cut = 0L;
+        using (var gz = new GZipStream(ms, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            gz.Write(Encoding.UTF8.GetBytes(Lines(11, 1000)));
+            gz.Flush();
+            cut = ms.Length;
+            gz.Write(Encoding.UTF8.GetBytes(Lines(1001, 2000)));
+        }
+        var cutMember = ms.ToArray().AsSpan(0, (int)cut).ToArray();
+        var scanner = new LandingScanner();
+        var records = Scan([.. Gzip(Lines(1, 10)), .. cutMember], scanner);
+        Assert.Equal(1000, records.Count(r => r.Error is null));
+        Assert.Equal(ReasonCodes.CorruptCompression, records[^1].Error);
+        Assert.True(scanner.CompressionCorrupt);
+    }
+
     [Fact]
     public void A_gzipped_array_is_unwrapped()
     {

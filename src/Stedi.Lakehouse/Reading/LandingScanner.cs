@@ -608,14 +608,28 @@ public sealed class LandingScanner
         }
     }
 
-    /// <summary>Passes a stream through and keeps its last eight bytes (a gzip member's trailer: CRC-32 and ISIZE).</summary>
+    /// <summary>
+    /// Passes a gzip stream through, keeps its last eight bytes (the last member's trailer: CRC-32 and ISIZE), and adds
+    /// up the ISIZE of every trailer that a further member's header follows (<c>1F 8B 08</c>, a flag byte with its
+    /// reserved bits clear): several members concatenated (<c>cat a.gz b.gz</c>) then account for the whole output.
+    /// </summary>
     private sealed class TailKeepingStream(Stream inner) : ForwardOnlyReadStream
     {
+        private const int Carry = 12; // a trailer (8) and the start of a header (4) may straddle two reads
         private readonly byte[] _tail = new byte[8];
+        private byte[] _scratch = new byte[Carry];
+        private int _carried;
         private long _length;
+        private long _nextScan = 20; // the first member: a 10-byte header, at least 2 bytes of deflate data, the trailer
 
         /// <summary>The trailer's ISIZE (the member's uncompressed length mod 2^32), or null when fewer than 8 bytes were read.</summary>
         public uint? TrailerLength => _length < 8 ? null : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_tail.AsSpan(4));
+
+        /// <summary>Members found after the first (each one a trailer followed by a header).</summary>
+        public int FurtherMembers { get; private set; }
+
+        /// <summary>The ISIZE of the trailers that end the members before the last (mod 2^32).</summary>
+        public uint EarlierMembersLength { get; private set; }
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -628,8 +642,36 @@ public sealed class LandingScanner
                 Buffer.BlockCopy(_tail, n, _tail, 0, 8 - n);
                 buffer[..n].CopyTo(_tail.AsSpan(8 - n));
             }
+            if (n > 0) ScanForMembers(buffer[..n]);
             _length += n;
             return n;
+        }
+
+        private void ScanForMembers(ReadOnlySpan<byte> read)
+        {
+            // The bytes carried from the last read, then this read: header candidates are looked for where four bytes
+            // of header and the eight bytes before it are at hand, each position once.
+            var total = _carried + read.Length;
+            if (_scratch.Length < total) Array.Resize(ref _scratch, Math.Max(total, _scratch.Length * 2));
+            read.CopyTo(_scratch.AsSpan(_carried));
+            var origin = _length - _carried; // stream offset of _scratch[0]
+            var span = _scratch.AsSpan(0, total);
+            var from = (int)Math.Max(_nextScan - origin, 8);
+            while (from <= total - 4)
+            {
+                var i = span[from..(total - 3)].IndexOf((byte)0x1F);
+                if (i < 0) break;
+                var h = from + i;
+                if (span[h + 1] == 0x8B && span[h + 2] == 0x08 && (span[h + 3] & 0xE0) == 0)
+                {
+                    FurtherMembers++;
+                    EarlierMembersLength += System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span.Slice(h - 4, 4));
+                }
+                from = h + 1;
+            }
+            _nextScan = origin + Math.Max(from, total - 3);
+            _carried = Math.Min(Carry, total);
+            span[(total - _carried)..].CopyTo(_scratch);
         }
     }
 
@@ -638,8 +680,8 @@ public sealed class LandingScanner
     /// ends quietly when the compressed data stops at a block boundary (an upload cut short after a flush), so a cut
     /// object would read as complete. When the bytes decompressed (mod 2^32) differ from the last trailer's ISIZE, the end
     /// is reported as <see cref="InvalidDataException"/>, which the readers turn into a corrupt-compression record. Several
-    /// gzip members concatenated (<c>cat a.gz b.gz</c>) are read whole, but only the last member's length is in the last
-    /// trailer, so such an object is reported too; the message says both causes.
+    /// gzip members concatenated (<c>cat a.gz b.gz</c>) are read whole and pass when the trailers before each further
+    /// member's header and the last trailer add up to the output.
     /// </summary>
     private sealed class GzipTrailerCheckStream(Stream decompressed, TailKeepingStream compressed) : ForwardOnlyReadStream
     {
@@ -655,9 +697,13 @@ public sealed class LandingScanner
             if (n == 0 && buffer.Length > 0 && !_checked)
             {
                 _checked = true;
-                if (compressed.TrailerLength != (uint)_total)
+                // One member: its trailer's length is the whole output. Several concatenated: the lengths of the trailers
+                // that a further header follows, and the last one, add up to it (a header's bytes found by chance inside
+                // compressed data break the sum: such an object is reported, never silently accepted).
+                var last = compressed.TrailerLength;
+                if (last != (uint)_total && (compressed.FurtherMembers == 0 || last is null || unchecked(compressed.EarlierMembersLength + last.Value) != (uint)_total))
                     throw new InvalidDataException($"the gzip data ended after {_total} decompressed bytes without a trailer that matches them " +
-                                                   "(the object was cut short, or it is several gzip members concatenated)");
+                                                   "(the object was cut short)");
             }
             return n;
         }
