@@ -268,6 +268,40 @@ public sealed class LandingScannerTests
     }
 
     [Fact]
+    public void Gzip_members_cut_inside_a_later_header_or_followed_by_header_bytes_are_reported_corrupt()
+    {
+        // A later member's header carries MTIME 0 (gzip -n, zlib): cut 8 bytes into it, the last "trailer" read is
+        // that MTIME and the earlier member's length alone equals the output; the object must still be reported.
+        var first = Gzip(Lines(1, 10));
+        var second = Gzip(Lines(11, 20));
+        Assert.Equal(0, BitConverter.ToInt32(second, 4)); // .NET writes MTIME 0
+        foreach (var cut in new[] { 4, 8, 9, 10, 12, 19 })
+        {
+            var scanner = new LandingScanner();
+            var records = Scan([.. first, .. second.AsSpan(0, cut)], scanner);
+            Assert.Equal(10, records.Count(r => r.Error is null));
+            Assert.True(scanner.CompressionCorrupt, $"cut {cut} bytes into the second member");
+        }
+        // An empty member before the cut one: its trailer says 0 bytes, so a cut header's MTIME 0 would balance the sum.
+        var empty = Gzip("");
+        foreach (var cut in new[] { 2, 3, 8, 9, 10, 11, 19 })
+        {
+            var scanner = new LandingScanner();
+            var records = Scan([.. first, .. empty, .. second.AsSpan(0, cut)], scanner);
+            Assert.Equal(10, records.Count(r => r.Error is null));
+            Assert.True(scanner.CompressionCorrupt, $"cut {cut} bytes into the member after an empty one");
+        }
+        var whole = new LandingScanner();
+        Assert.Equal(20, Scan([.. first, .. empty, .. second, .. empty], whole).Count(r => r.Error is null));
+        Assert.False(whole.CompressionCorrupt);
+        // Two whole members, then the first bytes of a header and nothing else.
+        var tail = new LandingScanner();
+        var withHeaderBytes = Scan([.. first, .. second, 0x1F, 0x8B, 0x08, 0, 0, 0, 0, 0], tail);
+        Assert.Equal(20, withHeaderBytes.Count(r => r.Error is null));
+        Assert.True(tail.CompressionCorrupt);
+    }
+
+    [Fact]
     public void A_gzipped_array_is_unwrapped()
     {
         using var ms = new MemoryStream();

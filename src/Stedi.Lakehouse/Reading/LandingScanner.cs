@@ -610,20 +610,24 @@ public sealed class LandingScanner
 
     /// <summary>
     /// Passes a gzip stream through, keeps its last eight bytes (the last member's trailer: CRC-32 and ISIZE), and adds
-    /// up the ISIZE of every trailer that a further member's header follows (<c>1F 8B 08</c>, a flag byte with its
-    /// reserved bits clear): several members concatenated (<c>cat a.gz b.gz</c>) then account for the whole output.
+    /// up the ISIZE of every trailer that a further member's header follows: <c>1F 8B 08</c>, a flag byte with its
+    /// reserved bits clear, an XFL of 0, 2 or 4 and a known OS byte (by chance about once in 2^37 compressed bytes).
+    /// Several members concatenated (<c>cat a.gz b.gz</c>) then account for the whole output (<see cref="Accounts"/>).
     /// </summary>
     private sealed class TailKeepingStream(Stream inner) : ForwardOnlyReadStream
     {
-        private const int Carry = 12; // a trailer (8) and the start of a header (4) may straddle two reads
-        private readonly byte[] _tail = new byte[8];
+        private const int HeaderBytes = 10;
+        private const int MinMemberBytes = HeaderBytes + 2 + 8; // header, an empty deflate block, trailer
+        private const int Carry = 8 + HeaderBytes; // a trailer and the header after it may straddle two reads
+        private readonly byte[] _tail = new byte[MinMemberBytes]; // the last bytes read: a trailer, and what a cut header left
         private byte[] _scratch = new byte[Carry];
         private int _carried;
         private long _length;
-        private long _nextScan = 20; // the first member: a 10-byte header, at least 2 bytes of deflate data, the trailer
+        private long _nextScan = MinMemberBytes; // no further member can start inside the first one's minimum size
+        private long _lastHeaderAt = -1;
 
         /// <summary>The trailer's ISIZE (the member's uncompressed length mod 2^32), or null when fewer than 8 bytes were read.</summary>
-        public uint? TrailerLength => _length < 8 ? null : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_tail.AsSpan(4));
+        public uint? TrailerLength => _length < 8 ? null : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_tail.AsSpan(MinMemberBytes - 4));
 
         /// <summary>Members found after the first (each one a trailer followed by a header).</summary>
         public int FurtherMembers { get; private set; }
@@ -631,16 +635,48 @@ public sealed class LandingScanner
         /// <summary>The ISIZE of the trailers that end the members before the last (mod 2^32).</summary>
         public uint EarlierMembersLength { get; private set; }
 
+        /// <summary>
+        /// Whether the trailers account for <paramref name="decompressed"/> bytes of output: the last trailer's length
+        /// alone (one member), or, when further members were found and the last one is at least a whole member long,
+        /// the earlier trailers' lengths and the last one's together. An object cut inside a later member's header, or
+        /// ending in the bytes of a header, does not.
+        /// </summary>
+        public bool Accounts(long decompressed)
+        {
+            if (TrailerLength is not { } last) return false;
+            if (last == (uint)decompressed) return true;
+            return FurtherMembers > 0 && _length >= _lastHeaderAt + MinMemberBytes && !EndsInsideAHeader()
+                   && unchecked(EarlierMembersLength + last) == (uint)decompressed;
+        }
+
+        /// <summary>
+        /// Whether a member's header starts in the last bytes, too close to the end for the member to be whole (a cut
+        /// inside it leaves bytes of the header where the last trailer should be, and an MTIME of 0 reads as a length).
+        /// </summary>
+        private bool EndsInsideAHeader()
+        {
+            var start = (int)Math.Max(0, _tail.Length - _length);
+            for (var p = Math.Max(start, _tail.Length - (MinMemberBytes - 1)); p < _tail.Length - 1; p++)
+            {
+                if (_length - (_tail.Length - p) < MinMemberBytes) continue; // inside the first member's minimum size
+                if (_tail[p] != 0x1F || _tail[p + 1] != 0x8B) continue;
+                if (p + 2 < _tail.Length && _tail[p + 2] != 0x08) continue;
+                if (p + 3 < _tail.Length && (_tail[p + 3] & 0xE0) != 0) continue;
+                return true;
+            }
+            return false;
+        }
+
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
             var n = inner.Read(buffer);
-            if (n >= 8) buffer.Slice(n - 8, 8).CopyTo(_tail);
+            if (n >= _tail.Length) buffer.Slice(n - _tail.Length, _tail.Length).CopyTo(_tail);
             else if (n > 0)
             {
-                Buffer.BlockCopy(_tail, n, _tail, 0, 8 - n);
-                buffer[..n].CopyTo(_tail.AsSpan(8 - n));
+                Buffer.BlockCopy(_tail, n, _tail, 0, _tail.Length - n);
+                buffer[..n].CopyTo(_tail.AsSpan(_tail.Length - n));
             }
             if (n > 0) ScanForMembers(buffer[..n]);
             _length += n;
@@ -657,19 +693,22 @@ public sealed class LandingScanner
             var origin = _length - _carried; // stream offset of _scratch[0]
             var span = _scratch.AsSpan(0, total);
             var from = (int)Math.Max(_nextScan - origin, 8);
-            while (from <= total - 4)
+            var lastStart = total - HeaderBytes; // the last position with a whole header at hand
+            while (from <= lastStart)
             {
-                var i = span[from..(total - 3)].IndexOf((byte)0x1F);
+                var i = span[from..(lastStart + 1)].IndexOf((byte)0x1F);
                 if (i < 0) break;
                 var h = from + i;
-                if (span[h + 1] == 0x8B && span[h + 2] == 0x08 && (span[h + 3] & 0xE0) == 0)
+                if (span[h + 1] == 0x8B && span[h + 2] == 0x08 && (span[h + 3] & 0xE0) == 0
+                    && span[h + 8] is 0 or 2 or 4 && span[h + 9] is <= 13 or 255)
                 {
                     FurtherMembers++;
                     EarlierMembersLength += System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(span.Slice(h - 4, 4));
+                    _lastHeaderAt = origin + h;
                 }
                 from = h + 1;
             }
-            _nextScan = origin + Math.Max(from, total - 3);
+            _nextScan = origin + Math.Max(from, lastStart + 1);
             _carried = Math.Min(Carry, total);
             span[(total - _carried)..].CopyTo(_scratch);
         }
@@ -698,10 +737,8 @@ public sealed class LandingScanner
             {
                 _checked = true;
                 // One member: its trailer's length is the whole output. Several concatenated: the lengths of the trailers
-                // that a further header follows, and the last one, add up to it (a header's bytes found by chance inside
-                // compressed data break the sum: such an object is reported, never silently accepted).
-                var last = compressed.TrailerLength;
-                if (last != (uint)_total && (compressed.FurtherMembers == 0 || last is null || unchecked(compressed.EarlierMembersLength + last.Value) != (uint)_total))
+                // that a further header follows, and the last one, add up to it.
+                if (!compressed.Accounts(_total))
                     throw new InvalidDataException($"the gzip data ended after {_total} decompressed bytes without a trailer that matches them " +
                                                    "(the object was cut short)");
             }
