@@ -1,4 +1,5 @@
 using System.Collections;
+using Stedi.Lakehouse.Columns;
 using Stedi.Lakehouse.Index;
 
 namespace Stedi.Lakehouse.Ingest;
@@ -14,10 +15,8 @@ namespace Stedi.Lakehouse.Ingest;
 internal sealed class MembershipFacts(MemberKind kind, ICustomerKeys keys) : IReadOnlyCollection<PartitionMembership>
 {
     private readonly HashSet<long> _facts = [];
-    private readonly List<string> _members = [];
-    private readonly Dictionary<string, int> _memberNumbers = new(StringComparer.Ordinal);
-    private readonly List<string> _partitions = [];
-    private readonly Dictionary<string, int> _slots = new(StringComparer.Ordinal);
+    private readonly StringPool _members = new();
+    private readonly StringPool _partitions = new();
     private string? _lastPartition;
     private int _lastSlot;
 
@@ -25,26 +24,12 @@ internal sealed class MembershipFacts(MemberKind kind, ICustomerKeys keys) : IRe
     public int Count => _facts.Count;
 
     /// <summary>The number of a member (a customer's join key, a serial), numbering it when new.</summary>
-    public int Member(string name)
-    {
-        ref var number = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_memberNumbers, name, out var exists);
-        if (!exists) { number = _members.Count; _members.Add(name); }
-        return number;
-    }
+    public int Member(string name) => _members.Intern(name);
 
     /// <summary>Records that member number <paramref name="member"/> (<see cref="Member"/>) has readings in <paramref name="partition"/> (idempotent).</summary>
     public void Add(int member, string partition)
     {
-        if (!ReferenceEquals(partition, _lastPartition))
-        {
-            if (!_slots.TryGetValue(partition, out _lastSlot))
-            {
-                _lastSlot = _partitions.Count;
-                _slots.Add(partition, _lastSlot);
-                _partitions.Add(partition);
-            }
-            _lastPartition = partition;
-        }
+        if (!ReferenceEquals(partition, _lastPartition)) (_lastSlot, _lastPartition) = (_partitions.Intern(partition), partition);
         _facts.Add(((long)member << 32) | (uint)_lastSlot);
     }
 
