@@ -609,8 +609,8 @@ public sealed class LandingScanner
     }
 
     /// <summary>
-    /// Passes a gzip stream through, keeps its last eight bytes (the last member's trailer: CRC-32 and ISIZE), and adds
-    /// up the ISIZE of every trailer that a further member's header follows: <c>1F 8B 08</c>, a flag byte with its
+    /// Passes a gzip stream through, keeps its last bytes (the last member's trailer, CRC-32 and ISIZE, and what a cut
+    /// header left before it), and adds up the ISIZE of every trailer that a further member's header follows: <c>1F 8B 08</c>, a flag byte with its
     /// reserved bits clear, an XFL of 0, 2 or 4 and a known OS byte (by chance about once in 2^37 compressed bytes).
     /// Several members concatenated (<c>cat a.gz b.gz</c>) then account for the whole output (<see cref="Accounts"/>).
     /// </summary>
@@ -618,8 +618,9 @@ public sealed class LandingScanner
     {
         private const int HeaderBytes = 10;
         private const int MinMemberBytes = HeaderBytes + 2 + 8; // header, an empty deflate block, trailer
-        private const int Carry = 8 + HeaderBytes; // a trailer and the header after it may straddle two reads
-        private readonly byte[] _tail = new byte[MinMemberBytes]; // the last bytes read: a trailer, and what a cut header left
+        // The last bytes read, carried from one read to the next: a trailer and the header after it may straddle two
+        // reads, and at the end they hold the last trailer and whatever a cut header left before it.
+        private const int Carry = MinMemberBytes;
         private byte[] _scratch = new byte[Carry];
         private int _carried;
         private long _length;
@@ -627,7 +628,7 @@ public sealed class LandingScanner
         private long _lastHeaderAt = -1;
 
         /// <summary>The trailer's ISIZE (the member's uncompressed length mod 2^32), or null when fewer than 8 bytes were read.</summary>
-        public uint? TrailerLength => _length < 8 ? null : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_tail.AsSpan(MinMemberBytes - 4));
+        public uint? TrailerLength => _carried < 8 ? null : System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_scratch.AsSpan(_carried - 4, 4));
 
         /// <summary>Members found after the first (each one a trailer followed by a header).</summary>
         public int FurtherMembers { get; private set; }
@@ -655,13 +656,13 @@ public sealed class LandingScanner
         /// </summary>
         private bool EndsInsideAHeader()
         {
-            var start = (int)Math.Max(0, _tail.Length - _length);
-            for (var p = Math.Max(start, _tail.Length - (MinMemberBytes - 1)); p < _tail.Length - 1; p++)
+            var tail = _scratch.AsSpan(0, _carried);
+            for (var p = Math.Max(0, tail.Length - (MinMemberBytes - 1)); p < tail.Length - 1; p++)
             {
-                if (_length - (_tail.Length - p) < MinMemberBytes) continue; // inside the first member's minimum size
-                if (_tail[p] != 0x1F || _tail[p + 1] != 0x8B) continue;
-                if (p + 2 < _tail.Length && _tail[p + 2] != 0x08) continue;
-                if (p + 3 < _tail.Length && (_tail[p + 3] & 0xE0) != 0) continue;
+                if (_length - (tail.Length - p) < MinMemberBytes) continue; // inside the first member's minimum size
+                if (tail[p] != 0x1F || tail[p + 1] != 0x8B) continue;
+                if (p + 2 < tail.Length && tail[p + 2] != 0x08) continue;
+                if (p + 3 < tail.Length && (tail[p + 3] & 0xE0) != 0) continue;
                 return true;
             }
             return false;
@@ -672,12 +673,6 @@ public sealed class LandingScanner
         public override int Read(Span<byte> buffer)
         {
             var n = inner.Read(buffer);
-            if (n >= _tail.Length) buffer.Slice(n - _tail.Length, _tail.Length).CopyTo(_tail);
-            else if (n > 0)
-            {
-                Buffer.BlockCopy(_tail, n, _tail, 0, _tail.Length - n);
-                buffer[..n].CopyTo(_tail.AsSpan(_tail.Length - n));
-            }
             if (n > 0) ScanForMembers(buffer[..n]);
             _length += n;
             return n;
@@ -685,8 +680,8 @@ public sealed class LandingScanner
 
         private void ScanForMembers(ReadOnlySpan<byte> read)
         {
-            // The bytes carried from the last read, then this read: header candidates are looked for where four bytes
-            // of header and the eight bytes before it are at hand, each position once.
+            // The bytes carried from the last read, then this read: header candidates are looked for where a whole
+            // header and the eight bytes before it are at hand, each position once.
             var total = _carried + read.Length;
             if (_scratch.Length < total) Array.Resize(ref _scratch, Math.Max(total, _scratch.Length * 2));
             read.CopyTo(_scratch.AsSpan(_carried));
