@@ -154,29 +154,37 @@ public sealed class LocalPipeline : IDisposable
         var hold = replay.Interleave ? null : Queue.Hold();
         try
         {
-            using var gate = new SemaphoreSlim(Parallelism);
-            // The gate is taken here, in delivery order (with one ingest at a time the order is the events' order);
-            // the ingest itself runs on the pool, since a local ingest completes synchronously (file and SQLite I/O)
-            // and would otherwise hold this loop until it ends, whatever the gate allows.
-            var tasks = new List<Task>(events.Count);
-            foreach (var e in events)
+            await DeliverInOrderAsync(events, async e =>
             {
-                await gate.WaitAsync(ct);
-                tasks.Add(Task.Run(async () =>
-                {
-                    try
-                    {
-                        var r = await IngestFunction.HandleEventAsync(e, ct);
-                        lock (outcomes) { outcomes.AddRange(r.Outcomes); onDelivered?.Invoke(++delivered, events.Count); }
-                    }
-                    finally { gate.Release(); }
-                }, ct));
-            }
-            await Task.WhenAll(tasks);
+                var r = await IngestFunction.HandleEventAsync(e, ct);
+                lock (outcomes) { outcomes.AddRange(r.Outcomes); onDelivered?.Invoke(++delivered, events.Count); }
+            }, ct);
         }
         finally { hold?.Dispose(); }
         await Queue.DrainAsync(ct);
         return outcomes;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="deliver"/> for each item, at most <see cref="Parallelism"/> at a time, starting them in the
+    /// items' order (with one at a time, the order is the items' order). The slot is taken here and each delivery runs
+    /// on the pool: a local ingest completes synchronously (file and SQLite I/O) and would otherwise hold this loop until
+    /// it ends; taking the slot inside pooled tasks instead lets the pool's LIFO local queue start later items first.
+    /// </summary>
+    public async Task DeliverInOrderAsync<T>(IReadOnlyList<T> items, Func<T, Task> deliver, CancellationToken ct = default)
+    {
+        using var gate = new SemaphoreSlim(Parallelism);
+        var tasks = new List<Task>(items.Count);
+        foreach (var item in items)
+        {
+            await gate.WaitAsync(ct);
+            tasks.Add(Task.Run(async () =>
+            {
+                try { await deliver(item); }
+                finally { gate.Release(); }
+            }, ct));
+        }
+        await Task.WhenAll(tasks);
     }
 
     /// <summary>Row counts, filters and quarantine totals of the lake as it is now.</summary>
