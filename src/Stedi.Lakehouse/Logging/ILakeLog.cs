@@ -56,5 +56,7 @@ public sealed class JsonLinesLakeLog(TextWriter writer, Func<string?>? requestId
 
 internal static class LogJson
 {
-    public static readonly JsonSerializerOptions Options = new() { WriteIndented = false };
+    // Relaxed escaping: times keep their '+' and names their accents, so a log line reads and greps as written (still
+    // valid JSON; quotes, backslashes and control characters are escaped).
+    public static readonly JsonSerializerOptions Options = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 }
