@@ -32,11 +32,15 @@ internal sealed class SqliteCustomerIndex(SqliteLakeDatabase db) : ICustomerInde
     {
         ArgumentNullException.ThrowIfNull(versions);
         if (versions.Count == 0) return Task.CompletedTask;
+        // In the primary key's order, sorted before the lock is taken: customer keys are keyed hashes, and inserted in
+        // the order the records came they scatter over the whole table (each insert another page read and written).
+        var ordered = versions.ToArray();
+        Array.Sort(ordered, (a, b) => string.CompareOrdinal(a.CustomerKey, b.CustomerKey) is var c && c != 0 ? c : string.CompareOrdinal(a.VersionId, b.VersionId));
         return db.WriteAsync(() =>
         {
             var insert = db.Command(Insert);
             var p = insert.Parameters;
-            foreach (var v in versions)
+            foreach (var v in ordered)
             {
                 ct.ThrowIfCancellationRequested();
                 p[0].Value = v.CustomerKey;

@@ -80,7 +80,11 @@ internal sealed class SqliteLakeDatabase : IDisposable
         try
         {
             _connection.Open();
-            Execute($"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={BusyTimeoutMs}; " +
+            // A checkpoint (copying the write-ahead log back into the file, with two fsyncs) runs inside the commit that
+            // fills the log, under our lock. Every 10,000 pages (40 MiB) instead of SQLite's default 1,000: at 100× the
+            // real data the membership writes alone went from 6.5 to 3.7 s in a replay of their shape, the fsyncs being
+            // most of it on this machine's disk. Durability is unchanged (synchronous=NORMAL: a killed process loses nothing).
+            Execute($"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000; PRAGMA busy_timeout={BusyTimeoutMs}; " +
                     "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY;");
             using var tx = _connection.BeginTransaction(deferred: false);
             using (var version = _connection.CreateCommand())

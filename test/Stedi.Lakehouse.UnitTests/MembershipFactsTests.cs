@@ -44,4 +44,23 @@ public sealed class MembershipFactsTests
         Assert.Equal([("S-1", "2022-06-18-15"), ("s-1", "2022-06-18-15")], facts.Select(f => (f.Member, f.Partition)).Order());
         Assert.All(facts, f => Assert.Equal(MemberKind.Serial, f.Kind));
     }
+
+    [Fact]
+    public void Facts_come_in_the_index_key_order_member_key_then_partition_whatever_order_they_were_met_in()
+    {
+        var customers = new MembershipFacts(MemberKind.Customer, Keys);
+        var hours = new[] { "2022-06-18-17", "2022-06-18-15", "2022-06-19-00", "2022-06-18-16" };
+        for (var i = 0; i < 200; i++)
+            foreach (var h in hours.Skip(i % 3)) customers.Add(customers.Member($"user{(i * 37) % 200}@example.com"), h);
+        var yielded = customers.Select(f => (f.Member, f.Partition)).ToList();
+        Assert.Equal(customers.Count, yielded.Count);
+        Assert.Equal(yielded.Count, yielded.Distinct().Count());
+        Assert.Equal(yielded.OrderBy(f => f.Member, StringComparer.Ordinal).ThenBy(f => f.Partition, StringComparer.Ordinal), yielded);
+
+        var serials = new MembershipFacts(MemberKind.Serial, Keys);
+        foreach (var (m, p) in new[] { ("S-9", "2022-06-18-16"), ("S-10", "2022-06-18-15"), ("S-9", "2022-06-18-15"), ("A-1", "2022-06-18-17") })
+            serials.Add(serials.Member(m), p);
+        Assert.Equal([("A-1", "2022-06-18-17"), ("S-10", "2022-06-18-15"), ("S-9", "2022-06-18-15"), ("S-9", "2022-06-18-16")],
+            serials.Select(f => (f.Member, f.Partition)).ToList());
+    }
 }
