@@ -134,6 +134,8 @@ public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
         var response = function == "refine"
             ? await new RefineFunction(pipeline.Refiner, log).HandleEventAsync(json, ct)
             : await pipeline.IngestFunction.HandleEventAsync(json, ct);
+        if (function != "refine" && response.Outcomes.Any(o => o.Status is "ingested" or "retracted"))
+            LakeFolder.MarkUserLanding(lakeDir);
         await pipeline.Queue.DrainAsync(ct);
         return (response, pipeline.Queue.Completed, $"lake {lakeDir}");
     }

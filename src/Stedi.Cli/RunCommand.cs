@@ -5,6 +5,7 @@ using Spectre.Console;
 using Spectre.Console.Cli;
 using Stedi.Lakehouse.Local;
 using Stedi.Lakehouse.Logging;
+using Stedi.Lakehouse.Reading;
 using Stedi.Lakehouse.Schema;
 
 namespace Stedi.Cli;
@@ -79,6 +80,7 @@ public sealed class RunSettings : IngestLakeSettings
         if (!Directory.Exists(Landing)) return ValidationResult.Error($"landing folder not found: {Landing} (run from the repository root, or pass --landing)");
         // Before anything in the lake is wiped: a folder one level too high (or of other folders) would start an empty lake.
         if (LandingFolderCheck.Problem(Landing) is { } problem) return ValidationResult.Error(problem);
+        if (LakeFolder.LandingInsideLake(Landing, Lake) is { } inside) return ValidationResult.Error(inside);
         return base.Validate();
     }
 }
@@ -150,6 +152,33 @@ internal static class ProfileNames
 /// <summary>Lake folder housekeeping.</summary>
 internal static class LakeFolder
 {
+    /// <summary>
+    /// The file that says a lake's landing folders hold a user's own files: written by <c>watch</c> and a local
+    /// <c>invoke</c> when they ingest or retract an object, so that <c>run</c> (which replaces a lake, landing folders
+    /// included) refuses to clear it. <c>run</c> copies its landing folder in and never writes it.
+    /// </summary>
+    public const string UserLandingMarker = "landing-in-use";
+
+    /// <summary>Records that <paramref name="lake"/>'s landing folders hold files a user dropped in (idempotent).</summary>
+    public static void MarkUserLanding(string lake)
+    {
+        var path = Path.Combine(lake, UserLandingMarker);
+        if (File.Exists(path)) return;
+        File.WriteAllText(path, "Files under stedi-lake/<source>/landing/ were processed by `stedi watch` or `stedi invoke`: they are yours, " +
+                                "so `stedi run` refuses to replace this lake (use `run --keep`, another --lake, or move them out and delete this file).\n");
+    }
+
+    /// <summary>Null when <paramref name="landing"/> lies outside <paramref name="lake"/>; else why a run cannot read it.</summary>
+    public static string? LandingInsideLake(string landing, string lake)
+    {
+        var l = Path.TrimEndingDirectorySeparator(Path.GetFullPath(landing));
+        var k = Path.TrimEndingDirectorySeparator(Path.GetFullPath(lake));
+        if (l != k && !l.StartsWith(k + Path.DirectorySeparatorChar, StringComparison.Ordinal)) return null;
+        return $"the landing folder {landing} is inside the lake {lake}: `run` copies the landing folder into the lake (and without " +
+               "--keep replaces the lake first), so it would read files it is deleting. To process files dropped into a lake's " +
+               "landing folders use `stedi watch --lake " + lake + "`; or pass a landing folder outside the lake";
+    }
+
     /// <summary>Deletes a lake folder's contents but its lock file, refusing folders that do not look like a lake.</summary>
     /// <exception cref="UsageException">The folder holds entries a lake does not.</exception>
     public static void Reset(string lake)
@@ -171,11 +200,20 @@ internal static class LakeFolder
     {
         if (!Directory.Exists(lake)) return [];
         var entries = Directory.EnumerateFileSystemEntries(lake).Select(e => Path.GetFileName(e)!).ToList();
-        var known = new HashSet<string?>(LocalLake.EntryNames) { "pipeline.log", LakeMetadata.FileName, LakeLock.FileName };
+        var known = new HashSet<string?>(LocalLake.EntryNames) { "pipeline.log", LakeMetadata.FileName, LakeLock.FileName, UserLandingMarker };
         // A process killed while creating lake.json or the secret leaves its temporary file beside them (`lake.json.<id>.tmp`).
         var foreign = entries.Where(e => !known.Contains(e) && !known.Any(k => k is not null && e!.StartsWith(k + ".", StringComparison.Ordinal) && e.EndsWith(".tmp", StringComparison.Ordinal))).ToList();
         if (foreign.Count > 0)
             throw new UsageException($"{lake} holds files that are not a stedi lake ({string.Join(", ", foreign.Take(3))}); refusing to clear it (pass another --lake, or --keep)");
+        if (entries.Contains(UserLandingMarker))
+        {
+            var bucket = Path.Combine(lake, LocalLake.BucketName);
+            var files = LandingSource.All.Select(src => Path.Combine(bucket, src.LandingPrefix)).Where(Directory.Exists)
+                .Sum(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories).Count());
+            throw new UsageException($"lake {lake} holds landing files processed by `stedi watch` or `stedi invoke` ({files} file(s) under " +
+                                     $"{Path.Combine(bucket, "<source>", "landing")}): `run` replaces the lake and would delete them. Pass another --lake, " +
+                                     $"or --keep to add the landing folder to this lake; or move the files out and delete {lake} yourself");
+        }
         return entries;
     }
 }

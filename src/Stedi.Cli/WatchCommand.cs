@@ -118,6 +118,7 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
                     sizes.Remove(entry.LandingKey);
                     mine.AddRange(await DeliverAsync(pipeline, entry.LandingKey, "ObjectRemoved:Delete", cts.Token));
                 }
+                if (mine.Any(o => o.Status is "ingested" or "retracted")) LakeFolder.MarkUserLanding(s.Lake);
                 // Only skipped or ignored objects: said once (above), and no change to poll for.
                 if (mine.Count > 0 && mine.All(o => o.Status is "skipped" or "ignored")) outcomes.AddRange(mine);
                 else if (mine.Count > 0)

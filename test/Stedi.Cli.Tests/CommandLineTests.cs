@@ -131,6 +131,34 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void Run_refuses_to_replace_a_lake_whose_landing_folders_hold_files_watch_processed_and_a_landing_folder_inside_the_lake()
+    {
+        using var tmp = new TempFolder();
+        var lake = tmp.File("lake");
+        Assert.Equal(0, Stedi.Run("watch", "--once", "--lake", lake).ExitCode);
+        var dropped = Path.Combine(lake, "stedi-lake", "customer", "landing", "mine.json");
+        File.Copy(Path.Combine(Repo.Root, "data", "stedi", "landing", "customer", "customer-1691348231425.json"), dropped);
+        Assert.Equal(0, Stedi.Run("watch", "--once", "--lake", lake).ExitCode);
+
+        var r = Stedi.RunIn(Repo.Root, null, ["run", "--lake", lake]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith($"error: lake {lake} holds landing files processed by `stedi watch` or `stedi invoke` (1 file(s) under ", r.Stderr);
+        Assert.True(File.Exists(dropped));
+
+        var inside = Stedi.Run("run", "--keep", "--lake", lake, "--landing", Path.Combine(lake, "stedi-lake"));
+        Assert.Equal(2, inside.ExitCode);
+        Assert.StartsWith($"error: the landing folder {Path.Combine(lake, "stedi-lake")} is inside the lake {lake}:", inside.Stderr);
+        Assert.True(File.Exists(dropped));
+
+        // Adding to it is fine; a lake only `run` wrote (no watch, no invoke) is replaced as before.
+        Assert.Equal(0, Stedi.RunIn(Repo.Root, null, ["run", "--keep", "--lake", lake]).ExitCode);
+        Assert.True(File.Exists(dropped));
+        var fresh = tmp.File("fresh");
+        Assert.Equal(0, Stedi.RunIn(Repo.Root, null, ["run", "--lake", fresh]).ExitCode);
+        Assert.Equal(0, Stedi.RunIn(Repo.Root, null, ["run", "--lake", fresh]).ExitCode);
+    }
+
+    [Fact]
     public void A_failed_event_is_exit_1()
     {
         using var tmp = new TempFolder();
