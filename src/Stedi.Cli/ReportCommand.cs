@@ -58,13 +58,20 @@ public sealed class ReportCommand : AsyncCommand<ReportSettings>
                 format == OutputFormat.Table && !Console.IsOutputRedirected ? ResultFormatter.TerminalWidth() : null, moreRowsHint: null, rowCount: false);
         }
         var t = model.Totals;
+        if (model.PendingWork.Count > 0)
+        {
+            var shown = string.Join(", ", model.PendingWork.Take(3).Select(w => $"{w.Table} {w.Partition} ({w.State})"));
+            Stderr.Error(string.Create(CultureInfo.InvariantCulture, $"{model.PendingWork.Count:N0} refresh group(s) have not run ({shown}") +
+                         (model.PendingWork.Count > 3 ? ", …" : "") + "): an interrupted run or watch left them, so those tables are behind their landing " +
+                         "objects. `stedi run --keep` (with the same landing folder) or `stedi watch --once` finishes them");
+        }
         if (model.Balanced)
         {
             Stderr.Line(t.Objects == 0
                 ? "the lake has no landing objects yet"
                 : string.Create(CultureInfo.InvariantCulture, $"all {t.Objects:N0} landing objects balance: {t.RowsRead:N0} rows read = {t.Accepted:N0} accepted + {t.Filtered:N0} filtered + {t.Quarantined:N0} quarantined") +
                   (t.Skipped > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({t.Skipped:N0} skipped: not a data file's name)") : ""));
-            return ExitCodes.Ok;
+            return model.Complete ? ExitCodes.Ok : ExitCodes.DataProblem;
         }
         Stderr.Error(string.Create(CultureInfo.InvariantCulture,
             $"{t.UnbalancedObjects:N0} of {t.Objects:N0} landing objects do not balance ({t.Unaccounted:N0} rows unaccounted): ") +

@@ -57,8 +57,12 @@ internal static class LakeReportSource
             tables.Add(new TableRows(t.Name, t.PartitionKey, partitions.Sum(p => p.Rows), partitions));
         }
 
+        var pending = lake.WorkJournal.Load().Select(w => new PendingRefresh(w.Work.Table, w.Work.Partition, w.State.ToString().ToLowerInvariant()))
+            .OrderBy(w => w.Table, StringComparer.Ordinal).ThenBy(w => w.Partition, StringComparer.Ordinal).ToList();
+
         return new ReportModel
         {
+            PendingWork = pending,
             Lake = lake.Root,
             Profile = meta?.Profile,
             SchemaVersion = meta?.SchemaVersion,

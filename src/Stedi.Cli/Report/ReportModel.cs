@@ -33,6 +33,14 @@ internal sealed class ReportModel
     public required IReadOnlyList<SourceFlow> Sources { get; init; }
     /// <summary>Per published table, in pipeline order.</summary>
     public required IReadOnlyList<TableRows> Tables { get; init; }
+    /// <summary>
+    /// Refresh work the lake's queue journal still holds (queued, running or dirty: an interrupted run or watch). While
+    /// any is left, some table is behind its inputs, whatever the objects' balance says (a curated table's work counts
+    /// no landing rows).
+    /// </summary>
+    public IReadOnlyList<PendingRefresh> PendingWork { get; init; } = [];
+    /// <summary>Every object balances and no refresh work is left: the tables are a function of the landing objects.</summary>
+    public bool Complete => Balanced && PendingWork.Count == 0;
 
     private static readonly JsonSerializerOptions Options = new()
     {
@@ -46,6 +54,9 @@ internal sealed class ReportModel
     /// <summary>Reads <see cref="ToJson"/>'s output back (tests).</summary>
     public static JsonDocument Parse(string json) => JsonDocument.Parse(json);
 }
+
+/// <summary>One refresh group the work journal holds: a (table, partition) and its state (Queued, Running, Dirty).</summary>
+internal sealed record PendingRefresh(string Table, string Partition, string State);
 
 /// <summary>Sums over every landing object (skipped ones included: they count as objects, with zero rows).</summary>
 internal sealed record Totals(int Objects, long RowsRead, long Accepted, long Filtered, long Quarantined, long Unaccounted, int UnbalancedObjects, int Skipped = 0);
