@@ -62,16 +62,64 @@ public sealed class EncodingTests
         Assert.True((await run.ManifestAsync(key))!.Gzip);
     }
 
-    [Theory]
-    [InlineData("corrupt")]
-    [InlineData("truncated")]
-    public async Task DamagedGzipIsPartiallyIngestedNotFailed(string damage)
+    /// <summary>A gzip member with stored (level 0) deflate blocks: its text is in it as written, so one byte can be changed in place.</summary>
+    private static byte[] StoredGzip(byte[] data)
     {
+        using var ms = new MemoryStream();
+        using (var gz = new GZipStream(ms, CompressionLevel.NoCompression, leaveOpen: true)) gz.Write(data);
+        return ms.ToArray();
+    }
+
+    [Theory]
+    [InlineData("digit")]   // one digit of a timestamp changed inside stored data: decodes, parses, fails only the CRC-32
+    [InlineData("crc")]     // the data intact, the trailer's CRC-32 changed
+    [InlineData("deflate")] // 64 bytes of deflated data damaged
+    public async Task GzipThatFailsItsIntegrityCheckStagesNothingAndCountsEveryRecordDecoded(string damage)
+    {
+        using var run = await WithCustomerAsync();
+        const int n = 5_000;
+        var text = Lines(n);
+        byte[] gz;
+        if (damage == "deflate")
+        {
+            gz = Gzip(text);
+            for (var i = gz.Length / 2; i < gz.Length / 2 + 64; i++) gz[i] ^= 0x5A;
+        }
+        else
+        {
+            gz = StoredGzip(text);
+            if (damage == "crc") gz[^8] ^= 0x01;
+            else
+            {
+                var at = gz.AsSpan().IndexOf(Encoding.UTF8.GetBytes($"\"timestamp\":{T + 1000 + 4321},"));
+                gz[at + 20] = (byte)(gz[at + 20] == (byte)'9' ? '8' : '9');
+            }
+        }
+        const string key = "accelerometer/landing/accelerometer-damaged.json.gz";
+        await run.PutAsync(key, gz);
+        var r = await run.DeliverJsonAsync(CaseTests.WrapInSqs(await run.P.EventForAsync(key)));
+        Assert.Equal("ingested", r.Outcomes.Single().Status);
+        Assert.Empty(r.BatchItemFailures);
+        var m = (await run.ManifestAsync(key))!;
+        Assert.Equal(("corrupt", 0L, 0), (m.Status, m.RowsStaged, m.StagedKeys.Count));
+        Assert.True(m.RowsRead > 0, $"read {m.RowsRead}");
+        Assert.Equal(m.RowsRead, m.RowsQuarantined);
+        Assert.Equal(m.RowsRead, m.QuarantinedByReason[ReasonCodes.CorruptCompression]);
+        Assert.Equal(0, run.Count("accelerometer_trusted"));
+        var q = Assert.Single(run.Quarantine("accelerometer"));
+        Assert.Equal(ReasonCodes.CorruptCompression, q.Reason);
+        Assert.StartsWith("the gzip data failed its integrity check", q.Detail);
+        Assert.True((await run.ReconcileAsync()).Single(o => o.LandingKey == key).Balanced);
+    }
+
+    [Fact]
+    public async Task DamagedGzipIsPartiallyIngestedNotFailed()
+    {
+        // Cut short (an upload that stopped): the records before the cut stand; no checksum says they are wrong.
         using var run = await WithCustomerAsync();
         const int n = 20_000;
         var gz = Gzip(Lines(n));
-        if (damage == "corrupt") for (var i = gz.Length / 2; i < gz.Length / 2 + 64; i++) gz[i] ^= 0x5A;
-        else gz = gz[..(gz.Length / 2)];
+        gz = gz[..(gz.Length / 2)];
         const string key = "accelerometer/landing/accelerometer-damaged.json.gz";
         await run.PutAsync(key, gz);
         var r = await run.DeliverJsonAsync(CaseTests.WrapInSqs(await run.P.EventForAsync(key)));

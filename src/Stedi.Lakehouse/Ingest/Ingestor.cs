@@ -169,12 +169,13 @@ public sealed class Ingestor
         var versions = new Dictionary<(string, string), CustomerVersion>();
         var membership = new MembershipFacts(source.Kind == SourceKind.Accelerometer ? MemberKind.Customer : MemberKind.Serial, _index.Keys);
         string contentHash;
+        string? damaged;
         long readTicks = 0, stagedTicks = 0, followTicks = 0;
         try
         {
             await using var body = await _store.OpenReadAsync(key, head.VersionId, ct);
             using var hashing = new HashingStream(body);
-            await ReadAsync(source, hashing, objectId, manifest, spool, quarantine, versions, membership, pool, ct);
+            damaged = await ReadAsync(source, hashing, objectId, manifest, spool, quarantine, versions, membership, pool, ct);
             readTicks = System.Diagnostics.Stopwatch.GetTimestamp();
             contentHash = hashing.Hex();
         }
@@ -184,6 +185,32 @@ public sealed class Ingestor
             return new IngestResult(key, IngestStatus.NotFound, null, ReasonCodes.ObjectNotFound);
         }
         manifest.ContentHash = contentHash;
+        if (damaged is not null)
+        {
+            // The compressed data failed its integrity check: what it decoded to may hold changed digits that still parse,
+            // so none of it is staged (a cut-short object is not this: its rows up to the cut stand). Recorded like an object
+            // too large: manifest, one quarantine record, the previous version's rows retracted; a new upload is a new version.
+            var decoded = manifest.RowsRead;
+            _log.Error("corrupt_object", ("key", key), ("decodedRecords", decoded), ("detail", damaged));
+            var record = new IngestManifest
+            {
+                LandingKey = key, ObjectId = objectId, Source = source.Name, IdempotencyKey = idem, SizeBytes = head.Size, ContentHash = contentHash,
+                Gzip = true, Status = "corrupt", QuarantineKey = quarantineKey, RowsRead = decoded, RowsQuarantined = decoded,
+            };
+            // Counted, not dropped: every record decoded is quarantined under the one reason (the object itself holds their text).
+            if (decoded > 0) record.QuarantinedByReason[ReasonCodes.CorruptCompression] = decoded;
+            record.Warnings.Add($"{damaged}; none of the {decoded} record(s) decoded before the check failed were staged: upload the object again");
+            using (var q = new QuarantineSpool(_options.TempDirectory))
+            {
+                q.Add(new QuarantineRecord(key, 0, 0, ReasonCodes.CorruptCompression,
+                    $"the gzip data failed its integrity check, a CRC-32 that does not match or invalid deflate data ({damaged}): none of the {decoded} record(s) decoded from it were staged", ""));
+                await q.UploadAsync(_store, quarantineKey, ct);
+            }
+            await RetractPreviousAsync(source, previousManifest, [], [], producer, ct);
+            await PutManifestAsync(manifestKey, record, ct);
+            await _index.Ledger.PutAsync(new LedgerEntry(key, idem, source.Name, contentHash, manifestKey), previous?.IdempotencyKey, ct);
+            return new IngestResult(key, IngestStatus.Ingested, record, ReasonCodes.CorruptCompression);
+        }
         if (head.Size == 0 || manifest.RowsRead == 0) { manifest.Status = "empty"; manifest.Warnings.Add("empty object"); }
         else if (manifest.RowsQuarantined > 0) manifest.Status = "partial";
         if (manifest.UnwrappedArray)
@@ -280,7 +307,8 @@ public sealed class Ingestor
         return doc.RootElement.GetProperty(Fields.Email.Name).GetString() ?? "";
     }
 
-    private async Task ReadAsync(LandingSource source, Stream body, string objectId, IngestManifest manifest, PartitionSpool spool,
+    /// <returns>Null, or what was wrong when the compressed data failed its integrity check (<see cref="LandingScanner.CompressionDataCorrupt"/>).</returns>
+    private async Task<string?> ReadAsync(LandingSource source, Stream body, string objectId, IngestManifest manifest, PartitionSpool spool,
         QuarantineSpool quarantine, Dictionary<(string, string), CustomerVersion> versions, MembershipFacts membership,
         StringPool pool, CancellationToken ct)
     {
@@ -374,6 +402,7 @@ public sealed class Ingestor
             if (scanner.ArrayNotClosed) manifest.Warnings.Add("the top-level JSON array has no closing bracket: the object was cut short");
         }
         if (scanner.CompressionCorrupt) manifest.Warnings.Add("corrupt or truncated gzip data: object partially ingested");
+        return scanner.CompressionDataCorrupt ? scanner.CompressionDetail : null;
     }
 
     /// <summary>Moves a parsed chunk's rows to their partitions' spools, one gather per partition.</summary>

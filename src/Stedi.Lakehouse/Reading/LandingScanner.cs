@@ -53,6 +53,19 @@ public sealed class LandingScanner
     /// </summary>
     public bool CompressionCorrupt { get; private set; }
 
+    /// <summary>
+    /// Whether the compressed data failed an integrity check (a CRC-32 that does not match, invalid deflate data) rather
+    /// than stopping short: what was decompressed from it cannot be trusted (a flipped bit inside stored or deflated data
+    /// decodes to other digits that still parse), so an ingest keeps none of it. A cut-short object is not this: its
+    /// records up to the cut stand. <see cref="CompressionDetail"/> says what was found.
+    /// </summary>
+    public bool CompressionDataCorrupt => CompressionDetail?.StartsWith(CorruptPrefix, StringComparison.Ordinal) == true;
+
+    /// <summary>What was wrong with the compressed data (the decompressor's message), or null.</summary>
+    public string? CompressionDetail { get; private set; }
+
+    private const string CorruptPrefix = "compressed data is corrupt: ";
+
     /// <summary>Whether the object was one top-level JSON array, unwrapped: each element was scanned as a record.</summary>
     public bool UnwrappedArray { get; private set; }
 
@@ -128,6 +141,7 @@ public sealed class LandingScanner
         if (lines.Corrupt is not null)
         {
             CompressionCorrupt = true;
+            CompressionDetail = lines.Corrupt;
             yield return new(ReadOnlyMemory<byte>.Empty, lines.LineNumber + 1, lines.Position, ReasonCodes.CorruptCompression);
         }
     }
@@ -140,7 +154,7 @@ public sealed class LandingScanner
     {
         corrupt = null;
         try { return s.Read(buffer, offset, count); }
-        catch (InvalidDataException e) { corrupt = "compressed data is corrupt or truncated: " + e.Message; return 0; }
+        catch (InvalidDataException e) { corrupt = CorruptPrefix + e.Message; return 0; }
         catch (EndOfStreamException e) { corrupt = "compressed data is truncated: " + e.Message; return 0; }
     }
 
@@ -163,7 +177,7 @@ public sealed class LandingScanner
             catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
             {
                 // Damaged compressed data: the line reader reports it after what was readable.
-                source = new PrefixedStream(head.AsMemory(0, n), new FailingStream());
+                source = new PrefixedStream(head.AsMemory(0, n), new FailingStream(e));
                 return false;
             }
             if (r == 0) break;
@@ -197,6 +211,7 @@ public sealed class LandingScanner
         if (reader.Corrupt is not null)
         {
             CompressionCorrupt = true;
+            CompressionDetail = reader.Corrupt;
             yield return new(ReadOnlyMemory<byte>.Empty, reader.Line, reader.Position, ReasonCodes.CorruptCompression);
         }
     }
@@ -218,7 +233,7 @@ public sealed class LandingScanner
             var inner = new byte[2];
             n = 0;
             try { while (n < 2) { var r = rest.Read(inner, n, 2 - n); if (r == 0) break; n += r; } }
-            catch (InvalidDataException) { return new PrefixedStream(inner.AsMemory(0, n), new FailingStream()); }
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException) { return new PrefixedStream(inner.AsMemory(0, n), new FailingStream(e)); }
             head = inner;
             rest = new PrefixedStream(inner.AsMemory(0, n), rest);
         }
@@ -233,9 +248,15 @@ public sealed class LandingScanner
     }
 
     /// <summary>Stands for the rest of a gzip stream found corrupt while peeking at its first bytes.</summary>
-    private sealed class FailingStream : ForwardOnlyReadStream
+    private sealed class FailingStream(Exception found) : ForwardOnlyReadStream
     {
-        public override int Read(byte[] buffer, int offset, int count) => throw new InvalidDataException("the gzip stream is corrupt");
+        public override int Read(byte[] buffer, int offset, int count) =>
+            throw found switch
+            {
+                TruncatedGzipException t => new TruncatedGzipException(t.Message),
+                EndOfStreamException e => new EndOfStreamException(e.Message),
+                _ => new InvalidDataException(found.Message),
+            };
     }
 
     private static ReadOnlySpan<byte> Trim(ReadOnlySpan<byte> s)
@@ -713,7 +734,7 @@ public sealed class LandingScanner
     /// The decompressed side of a gzip object, checked at its end against the trailer: .NET's <see cref="GZipStream"/>
     /// ends quietly when the compressed data stops at a block boundary (an upload cut short after a flush), so a cut
     /// object would read as complete. When the bytes decompressed (mod 2^32) differ from the last trailer's ISIZE, the end
-    /// is reported as <see cref="InvalidDataException"/>, which the readers turn into a corrupt-compression record. Several
+    /// is reported as a truncation (an <see cref="EndOfStreamException"/>), which the readers turn into a corrupt-compression record whose rows before the cut stand. Several
     /// gzip members concatenated (<c>cat a.gz b.gz</c>) are read whole and pass when the trailers before each further
     /// member's header and the last trailer add up to the output.
     /// </summary>
@@ -734,7 +755,7 @@ public sealed class LandingScanner
                 // One member: its trailer's length is the whole output. Several concatenated: the lengths of the trailers
                 // that a further header follows, and the last one, add up to it.
                 if (!compressed.Accounts(_total))
-                    throw new InvalidDataException($"the gzip data ended after {_total} decompressed bytes without a trailer that matches them " +
+                    throw new TruncatedGzipException($"the gzip data ended after {_total} decompressed bytes without a trailer that matches them " +
                                                    "(the object was cut short)");
             }
             return n;
@@ -746,6 +767,9 @@ public sealed class LandingScanner
             base.Dispose(disposing);
         }
     }
+
+    /// <summary>The gzip data stopped before a trailer that accounts for it: an object cut short, not damaged.</summary>
+    private sealed class TruncatedGzipException(string message) : EndOfStreamException(message);
 
     /// <summary>A stream that yields a few already-read bytes before the rest of an inner stream.</summary>
     private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream inner) : ForwardOnlyReadStream
