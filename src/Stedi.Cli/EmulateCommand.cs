@@ -63,6 +63,7 @@ public sealed class EmulateSettings : CommandSettings
     /// <inheritdoc />
     public override ValidationResult Validate()
     {
+        if (MissingValues.Problem(this) is { } missing) return ValidationResult.Error(missing);
         if (!Enum.TryParse<ConsentProfile>(Profile, true, out _)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
         if (MaxReceives is < 1 or > 1000) return ValidationResult.Error("--max-receives must be between 1 and 1000");
         var landing = Landing ?? (Serve ? null : DefaultLanding);

@@ -119,6 +119,38 @@ internal sealed class RedirectedOutputInterceptor : ICommandInterceptor
     /// <inheritdoc />
     public void Intercept(CommandContext context, CommandSettings settings)
     {
+        MissingValues.Check(settings);
         if (System.Console.IsOutputRedirected) AnsiConsole.Profile.Width = Stderr.NoWrapWidth;
+    }
+}
+
+/// <summary>
+/// Options given without their value. Spectre.Console.Cli binds an option that ends the command line, or that another
+/// option follows (<c>report --html</c>, <c>run --summary-json --keep</c>), to the name of its default command,
+/// <c>__default_command</c>: <c>report --html</c> then wrote a file of that name and exited 0. Checked before the
+/// command runs (and before its own checks, which would name the placeholder as if the user had typed it).
+/// </summary>
+internal static class MissingValues
+{
+    /// <summary>What the parser puts in a value-taking option given without a value.</summary>
+    internal const string Placeholder = "__default_command";
+
+    /// <summary>Throws <see cref="UsageException"/> with <see cref="Problem"/>'s message, if any.</summary>
+    public static void Check(CommandSettings settings)
+    {
+        if (Problem(settings) is { } message) throw new UsageException(message);
+    }
+
+    /// <summary>Null, or the message naming the first option of <paramref name="settings"/> given without its value.</summary>
+    public static string? Problem(CommandSettings settings)
+    {
+        foreach (var p in settings.GetType().GetProperties())
+        {
+            if (p.GetCustomAttributes(typeof(CommandOptionAttribute), true).FirstOrDefault() is not CommandOptionAttribute option) continue;
+            if (p.GetValue(settings) is not string value || value != Placeholder) continue;
+            var name = option.LongNames.Select(n => "--" + n).Concat(option.ShortNames.Select(n => "-" + n)).FirstOrDefault() ?? p.Name;
+            return $"{name} needs a value ({(option.ValueName is { Length: > 0 } v ? v : "a value")}) right after it";
+        }
+        return null;
     }
 }

@@ -31,6 +31,7 @@ public class IngestLakeSettings : LakeSettings
     /// <inheritdoc />
     public override ValidationResult Validate()
     {
+        if (MissingValues.Problem(this) is { } missing) return ValidationResult.Error(missing);
         try { IngestOptions(); }
         catch (UsageException e) { return ValidationResult.Error(e.Message); }
         return ValidationResult.Success();

@@ -51,6 +51,7 @@ public sealed class InvokeSettings : CommandSettings
     /// <inheritdoc />
     public override ValidationResult Validate()
     {
+        if (MissingValues.Problem(this) is { } missing) return ValidationResult.Error(missing);
         if (string.IsNullOrEmpty(Event)) return ValidationResult.Error("--event FILE is required");
         if (!File.Exists(Event)) return ValidationResult.Error($"event file not found: {Event}");
         if (Function is not null and not ("ingest" or "refine")) return ValidationResult.Error($"--function must be ingest or refine, not '{Function}'");

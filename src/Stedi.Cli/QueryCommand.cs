@@ -55,6 +55,7 @@ public sealed class QuerySettings : LakeSettings
     /// <inheritdoc />
     public override ValidationResult Validate()
     {
+        if (MissingValues.Problem(this) is { } missing) return ValidationResult.Error(missing);
         if (Endpoint is not null && Bucket is null)
             return ValidationResult.Error("--endpoint needs --bucket NAME, the lake bucket (stedi emulate --serve prints both)");
         if (Endpoint is not null && (!Uri.TryCreate(Endpoint, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https")))

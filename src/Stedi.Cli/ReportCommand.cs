@@ -26,6 +26,7 @@ public sealed class ReportSettings : LakeSettings
     /// <inheritdoc />
     public override ValidationResult Validate()
     {
+        if (MissingValues.Problem(this) is { } missing) return ValidationResult.Error(missing);
         if (Format is not null && (!ResultFormatter.TryParse(Format, out var f) || f is not (OutputFormat.Table or OutputFormat.Csv or OutputFormat.Json)))
             return ValidationResult.Error($"--format must be table, csv or json, not '{Format}'");
         if (OutputFileCheck.Problem("--html", Html) is { } htmlProblem) return ValidationResult.Error(htmlProblem);

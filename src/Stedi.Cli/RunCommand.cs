@@ -73,6 +73,7 @@ public sealed class RunSettings : IngestLakeSettings
     /// <inheritdoc />
     public override ValidationResult Validate()
     {
+        if (MissingValues.Problem(this) is { } missing) return ValidationResult.Error(missing);
         if (Profile is not null && !ProfileNames.IsValid(Profile)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
         if (Parallelism < 1) return ValidationResult.Error("--parallelism must be at least 1");
         if (CacheMb < 0) return ValidationResult.Error("--cache-mb must be 0 (off) or more");

@@ -31,6 +31,7 @@ public sealed class WatchSettings : IngestLakeSettings
     /// <inheritdoc />
     public override ValidationResult Validate()
     {
+        if (MissingValues.Problem(this) is { } missing) return ValidationResult.Error(missing);
         if (Profile is not null && !ProfileNames.IsValid(Profile)) return ValidationResult.Error($"--profile must be strict or rubric, not '{Profile}'");
         if (IntervalMs is < 10 or > 3_600_000) return ValidationResult.Error("--interval must be between 10 and 3600000 milliseconds");
         return base.Validate();

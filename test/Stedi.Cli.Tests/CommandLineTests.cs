@@ -41,6 +41,24 @@ public sealed class CommandLineTests
         Assert.NotEqual("", r.Stderr);
     }
 
+    [Theory]
+    [InlineData("--html", "report", "--html")]
+    [InlineData("--html", "report", "--html", "--format", "csv")]
+    [InlineData("--summary-json", "run", "--summary-json")]
+    [InlineData("--lake", "watch", "--once", "--lake")]
+    [InlineData("--profile", "run", "--profile")]
+    [InlineData("--file", "query", "-f")]
+    [InlineData("--event", "invoke", "--event")]
+    public void An_option_given_without_its_value_is_a_usage_error_and_writes_nothing(string option, params string[] args)
+    {
+        // The parser fills such an option with its placeholder "__default_command": report --html wrote a file of that name.
+        using var tmp = new TempFolder();
+        var r = Stedi.RunIn(tmp.Path, null, args);
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith($"error: {option} needs a value (", r.Stderr);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(tmp.Path));
+    }
+
     [Fact]
     public void No_command_prints_the_help_and_exits_2()
     {
