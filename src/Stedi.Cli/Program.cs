@@ -44,11 +44,26 @@ if (args.Length == 0)
 }
 return await app.RunAsync(args);
 
+// The parser's own words for a value that is not a number name a .NET type ("Failed to convert 'abc' to Nullable`1."):
+// say which option and what it takes (every numeric option takes a whole number).
+static string? NotANumber(string message, string[] args)
+{
+    var m = System.Text.RegularExpressions.Regex.Match(message, @"^Failed to convert '(.*)' to (Nullable`1|Int32|Int64)\.$");
+    if (!m.Success) return null;
+    var value = m.Groups[1].Value;
+    var at = Array.IndexOf(args, value);
+    var option = at > 0 && args[at - 1].StartsWith('-') ? args[at - 1] : "an option";
+    return $"{option}: '{value}' is not a whole number";
+}
+
 // Every failure ends here with one of the documented exit codes (see ExitCodes), its message on standard error.
-static int ExitCodeOf(Exception e)
+int ExitCodeOf(Exception e)
 {
     switch (e)
     {
+        case CommandAppException app when NotANumber(app.Message, args) is { } message:
+            Stderr.Error(message);
+            return ExitCodes.Usage;
         case CommandAppException app:
             if (app.Pretty is { } pretty) Stderr.Console.Write(pretty);
             else Stderr.Error(app.Message);

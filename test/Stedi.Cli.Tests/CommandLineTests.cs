@@ -59,6 +59,19 @@ public sealed class CommandLineTests
         Assert.Empty(Directory.EnumerateFileSystemEntries(tmp.Path));
     }
 
+    [Theory]
+    [InlineData("--shuffle", "abc", "run")]
+    [InlineData("--cache-mb", "1.5", "run")]
+    [InlineData("--parallelism", "abc", "run")]
+    [InlineData("--max-rows", "abc", "query")]
+    [InlineData("--interval", "1s", "watch")]
+    public void A_number_option_with_text_names_the_option_not_a_dotnet_type(string option, string value, string command)
+    {
+        var r = Stedi.Run(command, option, value);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"error: {option}: '{value}' is not a whole number\n", r.Stderr);
+    }
+
     [Fact]
     public void No_command_prints_the_help_and_exits_2()
     {
