@@ -70,10 +70,31 @@ public sealed class IngestFunction
         return response;
     }
 
+    /// <summary>The <c>Message</c> of an SNS notification envelope (<c>{"Type":"Notification","Message":"…"}</c>), or null for any other body.</summary>
+    private static string? SnsMessage(string body)
+    {
+        if (!body.Contains("\"Notification\"", StringComparison.Ordinal)) return null;
+        using var doc = JsonDocument.Parse(body);
+        return doc.RootElement.ValueKind == JsonValueKind.Object
+               && doc.RootElement.TryGetProperty("Type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "Notification"
+               && doc.RootElement.TryGetProperty("Message", out var message) && message.ValueKind == JsonValueKind.String
+            ? message.GetString()
+            : null;
+    }
+
     private async Task<List<RecordOutcome>> HandleNotificationAsync(string body, string? messageId, CancellationToken ct)
     {
         S3EventNotification? n;
-        try { n = JsonSerializer.Deserialize(body, LambdaJsonContext.Default.S3EventNotification); }
+        try
+        {
+            // S3 → SNS → SQS (a topic fanning the notifications out): the S3 event is the SNS envelope's Message, as text.
+            if (SnsMessage(body) is { } inner)
+            {
+                _log.Info("sns_envelope", ("messageId", messageId), ("reason", "the S3 event notification is the Message of an SNS notification"));
+                body = inner;
+            }
+            n = JsonSerializer.Deserialize(body, LambdaJsonContext.Default.S3EventNotification);
+        }
         catch (JsonException e)
         {
             _log.Error("bad_notification", ("messageId", messageId), ("error", e.Message));
@@ -84,8 +105,16 @@ public sealed class IngestFunction
             _log.Info("s3_test_event", ("bucket", n.Bucket), ("reason", "sent by S3 when notifications are configured: nothing to ingest"), ("messageId", messageId));
             return [new RecordOutcome { Key = "", Status = "test_event", MessageId = messageId }];
         }
+        if (n?.Records is not { Count: > 0 })
+        {
+            // JSON, but no S3 records (a refresh message sent to the wrong queue, a hand-written test message): a failure,
+            // so that it is retried and then dead-lettered where someone sees it, never deleted without a trace.
+            const string reason = "message body is JSON but not an S3 event notification (no Records)";
+            _log.Error("bad_notification", ("messageId", messageId), ("error", reason));
+            return [new RecordOutcome { Key = "", Status = "failed", Reason = reason, MessageId = messageId }];
+        }
         var outcomes = new List<RecordOutcome>();
-        foreach (var r in n?.Records ?? [])
+        foreach (var r in n.Records)
         {
             var key = r.S3?.Object?.KeyDecoded ?? "";
             var outcome = new RecordOutcome { Key = key, MessageId = messageId };

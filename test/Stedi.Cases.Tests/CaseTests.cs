@@ -150,6 +150,29 @@ public sealed class CaseTests
     });
 
     [Fact]
+    public async Task An_sns_envelope_is_unwrapped_and_a_json_body_without_records_is_a_batch_item_failure()
+    {
+        using var run = new CaseRun();
+        await run.UploadCaseAsync("utf8-bom");
+        // S3 → SNS → SQS: the S3 event notification is the text of the SNS envelope's Message.
+        var s3Event = await run.P.EventForAsync("customer/landing/customers.json");
+        var sns = JsonSerializer.Serialize(new { Type = "Notification", MessageId = "sns-1", TopicArn = "arn:aws:sns:us-east-1:123456789012:landing", Message = s3Event });
+        var r = await run.DeliverJsonAsync(WrapInSqs(sns));
+        Assert.Equal(("customer/landing/customers.json", "ingested"), (r.Outcomes.Single().Key, r.Outcomes.Single().Status));
+        Assert.Empty(r.BatchItemFailures);
+
+        // JSON that is not an S3 event notification (a refresh message on the wrong queue, a stray test message): never
+        // acknowledged without a trace; failed, so SQS retries it and then dead-letters it.
+        foreach (var body in new[] { "{\"hello\":\"world\"}", "{\"table\":\"accelerometer_trusted\",\"partition\":\"2022-06-18-15\"}", "{\"Records\":[]}" })
+        {
+            var bad = await run.DeliverJsonAsync(WrapInSqs(body));
+            var o = bad.Outcomes.Single();
+            Assert.Equal(("failed", "message body is JSON but not an S3 event notification (no Records)"), (o.Status, o.Reason));
+            Assert.Equal("m-1", Assert.Single(bad.BatchItemFailures).ItemIdentifier);
+        }
+    }
+
+    [Fact]
     public async Task MultiRecordEvent()
     {
         using var run = new CaseRun();
