@@ -111,7 +111,7 @@ public sealed class EmulateCommand : AsyncCommand<EmulateSettings>
             if (s.Serve) return await ServeAsync(s, deployment, moto is not null, sw, ct);
             AnsiConsole.MarkupLine($"moto at [bold]{Markup.Escape(endpoint)}[/]: bucket [bold]{Markup.Escape(deployment.Lake.Config.Bucket)}[/], " +
                 $"3 landing queues + FIFO refresh queue (DLQs after {s.MaxReceives} receives), table {Markup.Escape(deployment.Lake.Config.IndexTable)}, Glue database {Markup.Escape(deployment.Lake.Config.GlueDatabase)}");
-            await Stderr.Console.Progress() // on stderr: redirected stdout holds the summary only
+            await Stderr.ProgressConsole.Progress() // on stderr, when it is a terminal: redirected stdout holds the summary only
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new ElapsedTimeColumn())
                 .StartAsync(async ctx =>

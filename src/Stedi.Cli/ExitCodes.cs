@@ -40,6 +40,15 @@ internal static class Stderr
         return console;
     }
 
+    /// <summary>
+    /// Where progress bars are drawn: standard error when it is a terminal; nowhere when it is a file or a pipe. Spectre
+    /// prints a redirected progress display as stray lines stopped wherever the last refresh fell ("refine partitions:
+    /// 0%" in a CI log after every partition was refined); the summary on standard output says what was done.
+    /// </summary>
+    public static IAnsiConsole ProgressConsole { get; } = System.Console.IsErrorRedirected
+        ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null), Interactive = InteractionSupport.No })
+        : Console;
+
     /// <summary>The width Spectre.Console is given for output that is not a terminal, so nothing is wrapped or cut at 80 columns.</summary>
     public const int NoWrapWidth = 4096;
 

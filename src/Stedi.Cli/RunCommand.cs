@@ -103,7 +103,7 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         using var pipeline = new LocalPipeline(s.Lake, profile, s.Parallelism, log: new JsonLinesLakeLog(logFile), options: s.IngestOptions(),
             refreshDelay: s.Interleave ? LocalPipeline.InterleaveRefreshDelay : TimeSpan.Zero, cacheBytes: s.CacheMb is { } mb ? (long)mb << 20 : null);
         IReadOnlyList<Stedi.Functions.RecordOutcome> outcomes = [];
-        await Stderr.Console.Progress() // on stderr: redirected stdout holds the summary only
+        await Stderr.ProgressConsole.Progress() // on stderr, when it is a terminal: redirected stdout holds the summary only
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .StartAsync(async ctx =>

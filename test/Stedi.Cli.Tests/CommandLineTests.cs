@@ -73,6 +73,18 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void A_redirected_run_writes_no_progress_lines_to_stderr()
+    {
+        // Spectre prints a progress display on a redirected stream as lines stopped wherever its last refresh fell
+        // ("refine partitions: 0%" after everything was refined). The summary on stdout says what was done.
+        using var tmp = new TempFolder();
+        var r = Stedi.Run("run", "--lake", tmp.File("lake"));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("", r.Stderr);
+        Assert.Contains("recomputes 38 for 38 partitions with output", r.Stdout);
+    }
+
+    [Fact]
     public void No_command_prints_the_help_and_exits_2()
     {
         var r = Stedi.Run();
