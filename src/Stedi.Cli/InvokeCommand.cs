@@ -69,7 +69,8 @@ public sealed class InvokeSettings : CommandSettings
 /// </summary>
 public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
 {
-    private static readonly JsonSerializerOptions Indented = new(LambdaJsonContext.Default.Options) { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = new(LambdaJsonContext.Default.Options) { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }; // quotes as \" and accents as written, as the log lines
+    private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <inheritdoc />
     public override async Task<int> ExecuteAsync(CommandContext context, InvokeSettings s, CancellationToken ct)
@@ -114,7 +115,7 @@ public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
         catch (AggregateException e)
         {
             // A direct S3 invocation with failed objects: Lambda reports the function error (and retries the event).
-            Console.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, string> { ["errorType"] = e.GetType().Name, ["errorMessage"] = e.Message }));
+            Console.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, string> { ["errorType"] = e.GetType().Name, ["errorMessage"] = e.Message }, Relaxed));
             Stderr.Error($"{function} failed: {e.Message}");
             return ExitCodes.DataProblem;
         }

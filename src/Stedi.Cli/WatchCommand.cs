@@ -63,6 +63,8 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
         Console.CancelKeyPress += onCancel;
+        // SIGTERM (timeout, systemd, a container stop) stops it the same way: the summary, then exit 0 (or 1 on failures).
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
         var sizes = new Dictionary<string, long>();
         // Objects answered without work (a name that is not a data file's, a folder marker): not delivered again while unchanged.
         var acknowledged = new Dictionary<string, string>(StringComparer.Ordinal);
