@@ -109,7 +109,7 @@ public sealed class LocalPipeline : IDisposable
     {
         if (!Directory.Exists(landingDir)) throw new DirectoryNotFoundException($"landing folder not found: {landingDir}");
         var keys = new List<string>();
-        foreach (var file in Directory.EnumerateFiles(landingDir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var file in LandingFiles(landingDir).Order(StringComparer.Ordinal))
         {
             var key = LandingKeyFor(Path.GetRelativePath(landingDir, file));
             if (key is null) continue;
@@ -121,6 +121,19 @@ public sealed class LocalPipeline : IDisposable
         }
         return keys.OrderBy(k => LandingSource.ForKey(k)!.Kind).ThenBy(k => k, StringComparer.Ordinal).ToList();
     }
+
+    /// <summary>
+    /// The files below a landing folder, subfolders included, except what lies behind a symbolic link to a folder: a link
+    /// back up (<c>accelerometer/loop -> ..</c>) sent the walk round the loop until the path was too long. A symbolic link
+    /// to a file is read as the file (as <c>cp -L</c> copies it).
+    /// </summary>
+    public static IEnumerable<string> LandingFiles(string folder) =>
+        new System.IO.Enumeration.FileSystemEnumerable<string>(folder, (ref System.IO.Enumeration.FileSystemEntry e) => e.ToFullPath(),
+            new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false })
+        {
+            ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => !e.IsDirectory,
+            ShouldRecursePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => (e.Attributes & FileAttributes.ReparsePoint) == 0,
+        };
 
     /// <summary>An S3 event notification (default <c>ObjectCreated:Put</c>) for one key, URL-encoded as S3 sends it.</summary>
     public async Task<string> EventForAsync(string key, CancellationToken ct = default, string eventName = "ObjectCreated:Put")

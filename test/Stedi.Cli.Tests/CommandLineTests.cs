@@ -85,6 +85,22 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void A_symbolic_link_to_a_folder_in_the_landing_folder_is_not_followed()
+    {
+        // accelerometer/loop -> .. sent the walk round the loop until the path was too long (exit 2, a message of KBs).
+        using var tmp = new TempFolder();
+        var landing = tmp.File("landing");
+        Directory.CreateDirectory(Path.Combine(landing, "customer"));
+        Directory.CreateDirectory(Path.Combine(landing, "accelerometer"));
+        File.Copy(Path.Combine(Repo.Landing, "customer", "customer-1691348231425.json"), Path.Combine(landing, "customer", "c.json"));
+        File.Copy(Path.Combine(Repo.Landing, "accelerometer", "accelerometer-1691348231445.json"), Path.Combine(landing, "accelerometer", "a.json"));
+        Directory.CreateSymbolicLink(Path.Combine(landing, "accelerometer", "loop"), "..");
+        var r = Stedi.Run("run", "--landing", landing, "--lake", tmp.File("lake"));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("objects 2, events 2 (already processed 0, failed 0); rows read accelerometer 10,000, customer 956;", r.Stdout);
+    }
+
+    [Fact]
     public void No_command_prints_the_help_and_exits_2()
     {
         var r = Stedi.Run();
