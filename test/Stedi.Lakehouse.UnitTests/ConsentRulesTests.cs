@@ -15,6 +15,23 @@ public sealed class ConsentRulesTests
         new(key, id, serial, lastUpdate, consented, consentTime, canonical);
 
     [Fact]
+    public void Strict_join_key_is_trimmed_lower_cased_and_without_invisible_edges()
+    {
+        var r = StrictRules.Instance;
+        Assert.Equal("alice@example.com", r.JoinKey(" Alice@Example.COM\t"));
+        var nfc = "jos\u00e9@test.com";
+        var nfd = "jose\u0301@test.com";
+        Assert.Equal(nfc, r.JoinKey("JOS\u00c9@TEST.COM"));
+        Assert.Equal(nfd, r.JoinKey(nfd)); // not composed: no ICU in the functions (a known limit)
+        Assert.Equal("a@t.com", r.JoinKey("a@t.com\u200b"));
+        Assert.Equal("a@t.com", r.JoinKey("\ufeffa@t.com\u00a0"));
+        // Inside the address an invisible character stays (it is another address; only the edges are noise).
+        Assert.Equal("a\u200b@t.com", r.JoinKey("a\u200b@t.com"));
+        // The rubric profile reproduces the Glue jobs' exact match.
+        Assert.Equal(nfd, RubricRules.Instance.JoinKey(nfd));
+    }
+
+    [Fact]
     public void Strict_the_latest_record_wins_then_the_greatest_canonical_form_never_arrival_order()
     {
         var older = V("k", "a", T, true, T, "{\"phone\":\"9\"}", "S-OLD");

@@ -101,7 +101,25 @@ public sealed class StrictRules : ConsentRules
     public override ConsentProfile Profile => ConsentProfile.Strict;
 
     /// <inheritdoc />
-    public override string JoinKey(string email) => email.Trim().ToLowerInvariant();
+    /// <remarks>
+    /// Trimmed and lower-cased; when not ASCII, also trimmed of invisible format characters at either end (a zero-width
+    /// space, a byte order mark): a withdrawal written as <c>a@t.com</c> + U+200B would otherwise miss the customer.
+    /// Not composed to a Unicode normal form: the functions run without ICU (invariant globalization, as the Lambda
+    /// runtime image has none), where <see cref="string.Normalize()"/> leaves non-ASCII text as it is, so an address in
+    /// NFD (<c>e</c> + combining accent) and the same address in NFC are two customers (README, known limits).
+    /// </remarks>
+    public override string JoinKey(string email)
+    {
+        var s = email.Trim();
+        if (System.Text.Ascii.IsValid(s)) return s.ToLowerInvariant();
+        int start = 0, end = s.Length;
+        while (start < end && IsInvisible(s[start])) start++;
+        while (end > start && IsInvisible(s[end - 1])) end--;
+        return s[start..end].ToLowerInvariant();
+    }
+
+    private static bool IsInvisible(char c) =>
+        char.IsWhiteSpace(c) || System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format;
 
     /// <inheritdoc />
     public override bool Consents(ColumnBatch stagedCustomers, int row)
