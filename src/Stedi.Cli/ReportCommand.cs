@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using Stedi.Lakehouse.Refine;
 using System.Text;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -70,14 +71,21 @@ public sealed class ReportCommand : AsyncCommand<ReportSettings>
         {
             Stderr.Line(t.Objects == 0
                 ? "the lake has no landing objects yet"
-                : string.Create(CultureInfo.InvariantCulture, $"all {t.Objects:N0} landing objects balance: {t.RowsRead:N0} rows read = {t.Accepted:N0} accepted + {t.Filtered:N0} filtered + {t.Quarantined:N0} quarantined") +
+                : string.Create(CultureInfo.InvariantCulture, $"{(t.Objects == 1 ? "the one landing object balances" : $"all {t.Objects:N0} landing objects balance")}: {t.RowsRead:N0} rows read = {t.Accepted:N0} accepted + {t.Filtered:N0} filtered + {t.Quarantined:N0} quarantined") +
                   (t.Skipped > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({t.Skipped:N0} skipped: not a data file's name)") : ""));
             return model.Complete ? ExitCodes.Ok : ExitCodes.DataProblem;
         }
+        // Name the causes found, not every cause there is.
+        var causes = new List<string>();
+        var unbalanced = model.Unbalanced;
+        void Cause(string status, string what) { var n = unbalanced.Count(o => o.Status == status); if (n > 0) causes.Add($"{n:N0} {what} ({status})"); }
+        Cause(ObjectReconciliation.NotIngestedStatus, "under a landing prefix but never ingested");
+        Cause(ObjectReconciliation.ChangedStatus, "replaced, the new content not ingested");
+        Cause(ObjectReconciliation.NotRetractedStatus, "deleted, the rows not retracted");
+        var counted = unbalanced.Count(o => o.Status is not (ObjectReconciliation.NotIngestedStatus or ObjectReconciliation.ChangedStatus or ObjectReconciliation.NotRetractedStatus));
+        if (counted > 0) causes.Add($"{counted:N0} with staged rows no refine outcome has counted (refresh work that has not run, or a mismatch)");
         Stderr.Error(string.Create(CultureInfo.InvariantCulture,
-            $"{t.UnbalancedObjects:N0} of {t.Objects:N0} landing objects do not balance ({t.Unaccounted:N0} rows unaccounted): ") +
-            "an object under a landing prefix that was never ingested (not_ingested), one replaced whose new content was not " +
-            "(changed_not_ingested), one deleted whose rows were not retracted (deleted_not_retracted), or staged rows not counted by a refine outcome (refresh work that has not run). " +
+            $"{t.UnbalancedObjects:N0} of {t.Objects:N0} landing objects do not balance ({t.Unaccounted:N0} rows unaccounted): ") + string.Join("; ", causes) + ". " +
             "`stedi watch --once` delivers the missing events and finishes pending work (as does `stedi run --keep` for its landing folder)");
         return ExitCodes.DataProblem;
     }
