@@ -19,13 +19,13 @@ public class IngestLakeSettings : LakeSettings
     [CommandOption("--time-window <FROM..TO>")]
     [Description("Plausible reading and update times; records outside are quarantined as out_of_range. FROM and TO: ISO 8601 dates or " +
                  "date-times in UTC, epoch milliseconds, or now±Nd; either may be left out (2010-01-01.. keeps the default end). " +
-                 "Default: STEDI_TIME_WINDOW_MIN..STEDI_TIME_WINDOW_MAX, else 2015-01-01..now+1d")]
+                 "Default: STEDI_TIME_WINDOW_MIN and STEDI_TIME_WINDOW_MAX, else 2015-01-01..now+1d")]
     public string? TimeWindow { get; init; }
 
     /// <summary>Data suffixes.</summary>
     [CommandOption("--data-suffixes <LIST>")]
     [Description("Comma-separated name endings of landing objects that hold data (case-insensitive); other names under a landing prefix " +
-                 "are skipped unread and listed by `stedi report`. Default: STEDI_DATA_SUFFIXES, else .json,.jsonl,.ndjson,.json.gz,.jsonl.gz,.ndjson.gz")]
+                 "are skipped unread and listed by `stedi report`. Default: STEDI_DATA_SUFFIXES, else .json, .jsonl, .ndjson, .json.gz, .jsonl.gz, .ndjson.gz (a list given is written without spaces, e.g. .json,.jsonl)")]
     public string? DataSuffixes { get; init; }
 
     /// <inheritdoc />

@@ -205,7 +205,7 @@ internal static class LakeFolder
         // A process killed while creating lake.json or the secret leaves its temporary file beside them (`lake.json.<id>.tmp`).
         var foreign = entries.Where(e => !known.Contains(e) && !known.Any(k => k is not null && e!.StartsWith(k + ".", StringComparison.Ordinal) && e.EndsWith(".tmp", StringComparison.Ordinal))).ToList();
         if (foreign.Count > 0)
-            throw new UsageException($"{lake} holds files that are not a stedi lake ({string.Join(", ", foreign.Take(3))}); refusing to clear it (pass another --lake, or --keep)");
+            throw new UsageException($"{lake} holds files that are not a stedi lake ({string.Join(", ", foreign.Take(3))}); refusing to clear it: pass --lake with a new or empty folder, or one that holds a lake");
         if (entries.Contains(UserLandingMarker))
         {
             var bucket = Path.Combine(lake, LocalLake.BucketName);

@@ -184,7 +184,7 @@ public sealed class CommandLineTests
         File.WriteAllText(tmp.File("thesis.docx"), "precious");
         var r = Stedi.Run("run", "--lake", tmp.Path);
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal($"error: {tmp.Path} holds files that are not a stedi lake (thesis.docx); refusing to clear it (pass another --lake, or --keep)\n", r.Stderr);
+        Assert.Equal($"error: {tmp.Path} holds files that are not a stedi lake (thesis.docx); refusing to clear it: pass --lake with a new or empty folder, or one that holds a lake\n", r.Stderr);
         Assert.True(File.Exists(tmp.File("thesis.docx")));
         Assert.False(File.Exists(tmp.File(".stedi.lock")));
     }
