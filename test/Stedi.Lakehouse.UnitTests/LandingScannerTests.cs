@@ -25,6 +25,31 @@ public sealed class LandingScannerTests
     }
 
     [Fact]
+    public void Several_objects_on_one_physical_line_are_several_records_at_their_own_offsets()
+    {
+        // {…}{…} on one line, and records ended by a bare '\r' (old Mac line endings): once read as one invalid record.
+        var two = Scan("{\"a\":1}{\"a\":\"}{\"} {\"a\":3}\n{\"a\":4}\n");
+        Assert.Equal(["{\"a\":1}", "{\"a\":\"}{\"}", "{\"a\":3}", "{\"a\":4}"], two.Select(Text));
+        Assert.Equal([1L, 1L, 1L, 2L], two.Select(r => r.LineNumber));
+        Assert.Equal([0L, 7L, 18L, 26L], two.Select(r => r.ByteOffset));
+        Assert.All(two, r => Assert.Null(r.Error));
+
+        var mac = Scan("{\"a\":1}\r{\"a\":2}\r{\"a\":3}\r");
+        Assert.Equal(["{\"a\":1}", "{\"a\":2}", "{\"a\":3}"], mac.Select(Text));
+        Assert.All(mac, r => Assert.Null(r.Error));
+
+        // The last object on the line may go on below (pretty-printed): it is one record from where it starts.
+        var spill = Scan("{\"a\":1} {\"a\":\n  2}\n");
+        Assert.Equal(["{\"a\":1}", "{\"a\":\n  2}"], spill.Select(Text));
+        Assert.Equal([0L, 8L], spill.Select(r => r.ByteOffset));
+        Assert.All(spill, r => Assert.Null(r.Error));
+
+        // Text after an object that is not another object stays the parser's to reject, as before.
+        var tail = Scan("{\"a\":1} trailing\n");
+        Assert.Equal(["{\"a\":1} trailing"], tail.Select(Text));
+    }
+
+    [Fact]
     public void A_pretty_printed_object_is_one_record_starting_at_its_first_line()
     {
         var records = Scan(Encoding.UTF8.GetBytes("{\n  \"a\": 1,\n  \"b\": \"}\"\n}\n{\"a\":2}\n"));

@@ -113,6 +113,30 @@ public sealed class LandingScanner
                 if (trimmed[0] != (byte)'{') { yield return new(line, lineNo, offset, ReasonCodes.InvalidJson); continue; }
                 state = default;
                 state.Feed(line.Span);
+                // Several objects on one physical line ({…}{…}, or records ended by a bare '\r' as old Mac files are): each is
+                // a record, at its own byte offset, rather than the whole line one invalid record.
+                if (!state.Broken && state.FirstClose >= 0 && HoldsAnotherObject(line.Span[(state.FirstClose + 1)..]))
+                {
+                    var rest = line;
+                    var restOffset = offset;
+                    while (true)
+                    {
+                        state = default;
+                        state.Feed(rest.Span);
+                        if (state.Broken || state.FirstClose < 0) break; // broken, or an object that goes on below: as before
+                        yield return new(rest[..(state.FirstClose + 1)], lineNo, restOffset, null);
+                        var next = state.FirstClose + 1;
+                        while (next < rest.Length && IsWs(rest.Span[next])) next++;
+                        rest = rest[next..];
+                        restOffset += next;
+                        if (rest.IsEmpty || rest.Span[0] != (byte)'{') break;
+                    }
+                    if (rest.IsEmpty) { state = default; continue; }
+                    line = rest;
+                    offset = restOffset;
+                    state = default;
+                    state.Feed(line.Span);
+                }
                 // The common case, one object per line: handed on as a slice of the read buffer, valid until the next record.
                 if (state.Depth == 0 || state.Broken) { yield return new(line, lineNo, offset, state.Broken ? ReasonCodes.InvalidJson : null); state = default; continue; }
                 acc.Write(line.Span); acc.WriteByte((byte)'\n');
@@ -156,6 +180,14 @@ public sealed class LandingScanner
         try { return s.Read(buffer, offset, count); }
         catch (InvalidDataException e) { corrupt = CorruptPrefix + e.Message; return 0; }
         catch (EndOfStreamException e) { corrupt = "compressed data is truncated: " + e.Message; return 0; }
+    }
+
+    /// <summary>Whether the text after a line's first complete object starts (after white space) another object.</summary>
+    private static bool HoldsAnotherObject(ReadOnlySpan<byte> after)
+    {
+        var i = 0;
+        while (i < after.Length && IsWs(after[i])) i++;
+        return i < after.Length && after[i] == (byte)'{';
     }
 
     /// <summary>The bytes a memory stream holds, without a copy (valid until it is written again).</summary>
@@ -282,10 +314,15 @@ public sealed class LandingScanner
         public int Depth;
         public bool InString, Escape, Broken;
 
+        /// <summary>Where (in the last span fed) the depth first came back to 0 after a '}' or ']', or −1.</summary>
+        public int FirstClose;
+
         public void Feed(ReadOnlySpan<byte> s)
         {
-            foreach (var c in s)
+            FirstClose = -1;
+            for (var i = 0; i < s.Length; i++)
             {
+                var c = s[i];
                 if (InString)
                 {
                     if (Escape) Escape = false;
@@ -300,9 +337,9 @@ public sealed class LandingScanner
                     case (byte)'}' or (byte)']':
                         Depth--;
                         if (Depth < 0) Broken = true;
+                        else if (Depth == 0 && FirstClose < 0) FirstClose = i;
                         break;
                 }
-                if (Depth == 0 && c is (byte)'}' or (byte)']') { /* record closed; trailing text is left to the parser */ }
             }
         }
     }
