@@ -70,6 +70,18 @@ public sealed class EncodingTests
         return ms.ToArray();
     }
 
+    private const string DamagedKey = "accelerometer/landing/accelerometer-damaged.json.gz";
+
+    /// <summary>Puts a damaged gzip object and delivers its event wrapped in SQS: acknowledged (never retried), its manifest returned.</summary>
+    private static async Task<Stedi.Lakehouse.Ingest.IngestManifest> DeliverDamagedAsync(CaseRun run, byte[] gz)
+    {
+        await run.PutAsync(DamagedKey, gz);
+        var r = await run.DeliverJsonAsync(CaseTests.WrapInSqs(await run.P.EventForAsync(DamagedKey)));
+        Assert.Equal("ingested", r.Outcomes.Single().Status);
+        Assert.Empty(r.BatchItemFailures);
+        return (await run.ManifestAsync(DamagedKey))!;
+    }
+
     [Theory]
     [InlineData("digit")]   // one digit of a timestamp changed inside stored data: decodes, parses, fails only the CRC-32
     [InlineData("crc")]     // the data intact, the trailer's CRC-32 changed
@@ -95,12 +107,7 @@ public sealed class EncodingTests
                 gz[at + 20] = (byte)(gz[at + 20] == (byte)'9' ? '8' : '9');
             }
         }
-        const string key = "accelerometer/landing/accelerometer-damaged.json.gz";
-        await run.PutAsync(key, gz);
-        var r = await run.DeliverJsonAsync(CaseTests.WrapInSqs(await run.P.EventForAsync(key)));
-        Assert.Equal("ingested", r.Outcomes.Single().Status);
-        Assert.Empty(r.BatchItemFailures);
-        var m = (await run.ManifestAsync(key))!;
+        var m = await DeliverDamagedAsync(run, gz);
         Assert.Equal(("corrupt", 0L, 0), (m.Status, m.RowsStaged, m.StagedKeys.Count));
         Assert.True(m.RowsRead > 0, $"read {m.RowsRead}");
         Assert.Equal(m.RowsRead, m.RowsQuarantined);
@@ -109,7 +116,7 @@ public sealed class EncodingTests
         var q = Assert.Single(run.Quarantine("accelerometer"));
         Assert.Equal(ReasonCodes.CorruptCompression, q.Reason);
         Assert.StartsWith("the gzip data failed its integrity check", q.Detail);
-        Assert.True((await run.ReconcileAsync()).Single(o => o.LandingKey == key).Balanced);
+        Assert.True((await run.ReconcileAsync()).Single(o => o.LandingKey == DamagedKey).Balanced);
     }
 
     [Fact]
@@ -120,12 +127,7 @@ public sealed class EncodingTests
         const int n = 20_000;
         var gz = Gzip(Lines(n));
         gz = gz[..(gz.Length / 2)];
-        const string key = "accelerometer/landing/accelerometer-damaged.json.gz";
-        await run.PutAsync(key, gz);
-        var r = await run.DeliverJsonAsync(CaseTests.WrapInSqs(await run.P.EventForAsync(key)));
-        Assert.Equal("ingested", r.Outcomes.Single().Status);
-        Assert.Empty(r.BatchItemFailures);
-        var m = (await run.ManifestAsync(key))!;
+        var m = await DeliverDamagedAsync(run, gz);
         Assert.Equal("partial", m.Status);
         Assert.True(m.RowsStaged > 0 && m.RowsStaged < n, $"staged {m.RowsStaged}");
         Assert.True(m.RowsQuarantined >= 1);

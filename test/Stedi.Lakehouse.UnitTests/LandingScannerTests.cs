@@ -25,6 +25,16 @@ public sealed class LandingScannerTests
     }
 
     [Fact]
+    public void A_line_that_is_a_json_value_but_not_an_object_is_not_an_object_and_garbage_is_invalid_json()
+    {
+        var records = Scan("5\n\"str\"\nnull\ntrue\n[1,2]\nnot json\n{\"a\":1}\n");
+        Assert.Equal([ReasonCodes.NotAnObject, ReasonCodes.NotAnObject, ReasonCodes.NotAnObject, ReasonCodes.NotAnObject, ReasonCodes.NotAnObject, ReasonCodes.InvalidJson, null],
+            records.Select(r => r.Error));
+        Assert.Equal(["line 1 is a number, not a JSON object", "line 2 is a string, not a JSON object", "line 3 is null, not a JSON object",
+                      "line 4 is a boolean, not a JSON object", "line 5 is an array, not a JSON object", null, null], records.Select(r => r.Detail));
+    }
+
+    [Fact]
     public void Several_objects_on_one_physical_line_are_several_records_at_their_own_offsets()
     {
         // {…}{…} on one line, and records ended by a bare '\r' (old Mac line endings): once read as one invalid record.

@@ -526,7 +526,7 @@ public sealed class Ingestor
         ReasonCodes.TruncatedJson => "truncated/invalid JSON: the object ends before its closing brace",
         ReasonCodes.RecordTooLarge => $"record longer than {LandingScanner.MaxRecordBytes} bytes",
         ReasonCodes.CorruptCompression => "corrupt or truncated gzip data: the rest of the object could not be decompressed",
-        ReasonCodes.NotAnObject => "array element is not a JSON object",
+        ReasonCodes.NotAnObject => "a JSON value that is not an object",
         ReasonCodes.TextAfterArray => "text after the closing bracket of the top-level array",
         _ => "invalid JSON: not a JSON object",
     };

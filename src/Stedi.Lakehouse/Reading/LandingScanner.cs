@@ -110,7 +110,15 @@ public sealed class LandingScanner
             if (acc.Length == 0)
             {
                 if (trimmed.IsEmpty) continue;
-                if (trimmed[0] != (byte)'{') { yield return new(line, lineNo, offset, ReasonCodes.InvalidJson); continue; }
+                if (trimmed[0] != (byte)'{')
+                {
+                    // A line that is one JSON value but not an object (5, "str", null, [1]) says so, as an array element does.
+                    var what = ArrayReader.WhatValue(trimmed);
+                    yield return what is null
+                        ? new(line, lineNo, offset, ReasonCodes.InvalidJson)
+                        : new(line, lineNo, offset, ReasonCodes.NotAnObject, $"line {lineNo} is {what}, not a JSON object");
+                    continue;
+                }
                 state = default;
                 state.Feed(line.Span);
                 // Several objects on one physical line ({…}{…}, or records ended by a bare '\r' as old Mac files are): each is
@@ -576,7 +584,7 @@ public sealed class LandingScanner
         }
 
         /// <summary>What a non-object element is ("a number", "an array", …), or null when it is not one JSON value.</summary>
-        private static string? WhatValue(ReadOnlySpan<byte> bytes)
+        internal static string? WhatValue(ReadOnlySpan<byte> bytes)
         {
             try
             {
