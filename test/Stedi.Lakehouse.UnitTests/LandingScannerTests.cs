@@ -348,11 +348,12 @@ public sealed class LandingScannerTests
     }
 
     [Fact]
-    public void A_json_lines_file_is_not_an_array_and_a_bracket_line_later_is_invalid_json()
+    public void A_json_lines_file_is_not_an_array_and_a_bracket_line_later_is_not_an_object()
     {
         var scanner = new LandingScanner();
         var records = Scan("{\"a\":1}\n[{\"a\":2}]\n", scanner);
-        Assert.Equal([null, ReasonCodes.InvalidJson], records.Select(r => r.Error));
+        Assert.Equal([null, ReasonCodes.NotAnObject], records.Select(r => r.Error));
+        Assert.Equal("line 2 is an array, not a JSON object", records[1].Detail);
         Assert.False(scanner.UnwrappedArray);
     }
 
