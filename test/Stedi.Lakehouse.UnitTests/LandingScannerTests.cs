@@ -47,6 +47,12 @@ public sealed class LandingScannerTests
         var mac = Scan("{\"a\":1}\r{\"a\":2}\r{\"a\":3}\r");
         Assert.Equal(["{\"a\":1}", "{\"a\":2}", "{\"a\":3}"], mac.Select(Text));
         Assert.All(mac, r => Assert.Null(r.Error));
+        // A bare CR is a line break: a bad line among CR-ended records is quarantined alone, on its own line number.
+        var bad = Scan("{\"a\":1}\rgarbage\r5\r{\"a\":2}\r\n{\"a\":3}\n");
+        Assert.Equal(["{\"a\":1}", "garbage", "5", "{\"a\":2}", "{\"a\":3}"], bad.Select(Text));
+        Assert.Equal([null, ReasonCodes.InvalidJson, ReasonCodes.NotAnObject, null, null], bad.Select(r => r.Error));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], bad.Select(r => r.LineNumber));
+        Assert.Equal([0L, 8L, 16L, 18L, 27L], bad.Select(r => r.ByteOffset));
 
         // The last object on the line may go on below (pretty-printed): it is one record from where it starts.
         var spill = Scan("{\"a\":1} {\"a\":\n  2}\n");

@@ -374,7 +374,43 @@ public sealed class LandingScanner
         /// <summary>Set when the decompressor failed (corrupt or truncated compressed data): the message; reading stopped there.</summary>
         public string? Corrupt { get; private set; }
 
+        private ReadOnlyMemory<byte> _crRest;
+        private long _crOffset;
+
+        /// <summary>
+        /// The next line: a physical line, split further at each bare '\r' (one not followed by '\n', the line break of old
+        /// Mac files; a JSON string cannot hold a raw CR, so no record is cut): each part is a line of its own, numbered
+        /// and at its own offset, so one bad record among CR-ended ones is quarantined alone. A CR before the '\n' stays.
+        /// </summary>
         public bool Next(out ReadOnlyMemory<byte> line, out long lineNo, out long offset, out bool tooLong)
+        {
+            if (_crRest.IsEmpty)
+            {
+                if (!NextPhysical(out line, out lineNo, out offset, out tooLong)) return false;
+                var cr = line.Span.IndexOf((byte)'\r');
+                if (tooLong || cr < 0 || cr == line.Length - 1) return true;
+                _crRest = line[(cr + 1)..];
+                _crOffset = offset + cr + 1;
+                line = line[..(cr + 1)];
+                return true;
+            }
+            line = _crRest;
+            offset = _crOffset;
+            var next = line.Span.IndexOf((byte)'\r');
+            if (next < 0 || next == line.Length - 1) _crRest = default;
+            else
+            {
+                _crRest = line[(next + 1)..];
+                _crOffset += next + 1;
+                line = line[..(next + 1)];
+            }
+            _line++;
+            lineNo = _line;
+            tooLong = false;
+            return true;
+        }
+
+        private bool NextPhysical(out ReadOnlyMemory<byte> line, out long lineNo, out long offset, out bool tooLong)
         {
             tooLong = false;
             _longLength = 0;
