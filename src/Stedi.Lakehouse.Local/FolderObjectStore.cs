@@ -146,14 +146,21 @@ public sealed class FolderObjectStore : IObjectStore
         var result = new List<ObjectInfo>();
         if (Directory.Exists(start))
         {
-            var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 };
-            foreach (var file in new DirectoryInfo(start).EnumerateFiles("*", options))
+            // Symbolic links to folders are not entered: a link back up (landing/loop -> ..) made every listing fail with
+            // "too many levels of symbolic links". A link to a file is an object, read through the link.
+            var files = new System.IO.Enumeration.FileSystemEnumerable<string>(start, (ref System.IO.Enumeration.FileSystemEntry e) => e.ToFullPath(),
+                new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 })
+            {
+                ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => !e.IsDirectory,
+                ShouldRecursePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => (e.Attributes & FileAttributes.ReparsePoint) == 0,
+            };
+            foreach (var path in files)
             {
                 ct.ThrowIfCancellationRequested();
-                if (file.Name.StartsWith(TempPrefix, StringComparison.Ordinal)) continue;
-                var key = Path.GetRelativePath(BucketFolder, file.FullName).Replace(Path.DirectorySeparatorChar, '/');
+                if (Path.GetFileName(path).StartsWith(TempPrefix, StringComparison.Ordinal)) continue;
+                var key = Path.GetRelativePath(BucketFolder, path).Replace(Path.DirectorySeparatorChar, '/');
                 if (!key.StartsWith(prefix, StringComparison.Ordinal)) continue;
-                var info = Head(file.FullName, key);
+                var info = Head(path, key);
                 if (info is not null) result.Add(info);
             }
         }

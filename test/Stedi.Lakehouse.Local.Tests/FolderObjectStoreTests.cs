@@ -25,6 +25,19 @@ public sealed class FolderObjectStoreTests : ObjectStoreContract, IDisposable
         Assert.Equal(Path.Combine(_root.Path, "stedi-lake"), _store.BucketFolder);
     }
 
+    [Fact]
+    public async Task Listing_does_not_enter_a_symbolic_link_to_a_folder_and_lists_a_link_to_a_file()
+    {
+        // landing/loop -> .. made every listing (watch, report) fail with "too many levels of symbolic links".
+        await _store.PutAsync("accelerometer/landing/a.json", new MemoryStream("{}"u8.ToArray()), "application/json");
+        var landing = Path.Combine(_root.Path, "stedi-lake", "accelerometer", "landing");
+        Directory.CreateSymbolicLink(Path.Combine(landing, "loop"), "..");
+        File.CreateSymbolicLink(Path.Combine(landing, "b.json"), Path.Combine(landing, "a.json"));
+        var listed = await _store.ListAsync("accelerometer/");
+        Assert.Equal(["accelerometer/landing/a.json", "accelerometer/landing/b.json"], listed.Select(o => o.Key));
+        Assert.Equal(2, listed[1].Size);
+    }
+
     [Theory]
     [InlineData("../escape.json")]
     [InlineData("a/../../escape.json")]
