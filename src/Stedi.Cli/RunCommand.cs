@@ -95,7 +95,14 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         var kill = KillSwitch.FromEnvironment();
         if (!s.Keep) LakeFolder.EnsureClearable(s.Lake); // before the lock file is created in a folder that is not a lake
         using var writer = LakeLock.Acquire(s.Lake);
-        if (!s.Keep) LakeFolder.Reset(s.Lake);
+        if (!s.Keep)
+        {
+            if (await LakeFolder.UnprocessedDropsAsync(s.Lake, s.Landing, ct) is { Count: > 0 } dropped)
+                throw new UsageException($"lake {s.Lake} holds {dropped.Count} landing file(s) that were never ingested and are not in {s.Landing} " +
+                                         $"({string.Join(", ", dropped.Take(3))}{(dropped.Count > 3 ? ", …" : "")}): dropped in for `stedi watch`, they would be deleted " +
+                                         "with the lake. Run `stedi watch --once` to ingest them, --keep to add the landing folder to this lake, or another --lake");
+            LakeFolder.Reset(s.Lake);
+        }
         var profile = LakeProfiles.ForWriting(s.Lake, s.Profile, $"--profile {s.Profile}",
             "drop --keep to replace the lake with a fresh one built with that profile, or pass --lake DIR for another lake");
         await using var logFile = new StreamWriter(Path.Combine(s.Lake, "pipeline.log"), append: true);
@@ -160,6 +167,30 @@ internal static class LakeFolder
     /// </summary>
     public const string UserLandingMarker = "landing-in-use";
 
+    /// <summary>A path with every symbolic link along it resolved (as far as the path exists), like realpath(3).</summary>
+    internal static string RealPath(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var root = Path.GetPathRoot(full)!;
+        var current = root;
+        var parts = new Queue<string>(full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries));
+        for (var hops = 0; parts.Count > 0;)
+        {
+            var next = Path.Combine(current, parts.Dequeue());
+            FileSystemInfo info = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
+            if (info.LinkTarget is { } target && ++hops <= 40)
+            {
+                var resolved = Path.GetFullPath(target, current);
+                var rest = parts.ToArray();
+                parts = new Queue<string>(resolved[Path.GetPathRoot(resolved)!.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries).Concat(rest));
+                current = Path.GetPathRoot(resolved)!;
+                continue;
+            }
+            current = next;
+        }
+        return current;
+    }
+
     /// <summary>Records that <paramref name="lake"/>'s landing folders hold files a user dropped in (idempotent).</summary>
     public static void MarkUserLanding(string lake)
     {
@@ -169,11 +200,31 @@ internal static class LakeFolder
                                 "so `stedi run` refuses to replace this lake (use `run --keep`, another --lake, or move them out and delete this file).\n");
     }
 
-    /// <summary>Null when <paramref name="landing"/> lies outside <paramref name="lake"/>; else why a run cannot read it.</summary>
+    /// <summary>
+    /// Landing keys a lake holds that no ledger entry names and that the landing folder about to be copied in does not
+    /// hold: files dropped into the lake's landing folders and not (yet) ingested, which replacing the lake would delete.
+    /// (A run killed before it ingested its copies leaves keys its own landing folder still holds: not counted.)
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> UnprocessedDropsAsync(string lake, string landing, CancellationToken ct)
+    {
+        if (!LakeProfiles.Exists(lake)) return [];
+        var bucket = Path.Combine(lake, LocalLake.BucketName);
+        var inLake = LandingSource.All.Select(src => Path.Combine(bucket, src.LandingPrefix)).Where(Directory.Exists)
+            .SelectMany(Stedi.Twin.LocalPipeline.LandingFiles)
+            .Select(f => Path.GetRelativePath(bucket, f).Replace(Path.DirectorySeparatorChar, '/')).ToList();
+        if (inLake.Count == 0) return [];
+        var copied = Stedi.Twin.LocalPipeline.LandingFiles(landing)
+            .Select(f => Stedi.Twin.LocalPipeline.LandingKeyFor(Path.GetRelativePath(landing, f))).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        using var l = new LocalLake(lake);
+        var ingested = (await l.Index.Ledger.ListAsync(ct)).Select(e => e.LandingKey).ToHashSet(StringComparer.Ordinal);
+        return inLake.Where(k => !ingested.Contains(k) && !copied.Contains(k)).Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Null when <paramref name="landing"/> lies outside <paramref name="lake"/> (symbolic links resolved); else why a run cannot read it.</summary>
     public static string? LandingInsideLake(string landing, string lake)
     {
-        var l = Path.TrimEndingDirectorySeparator(Path.GetFullPath(landing));
-        var k = Path.TrimEndingDirectorySeparator(Path.GetFullPath(lake));
+        var l = Path.TrimEndingDirectorySeparator(RealPath(landing));
+        var k = Path.TrimEndingDirectorySeparator(RealPath(lake));
         if (l != k && !l.StartsWith(k + Path.DirectorySeparatorChar, StringComparison.Ordinal)) return null;
         return $"the landing folder {landing} is inside the lake {lake}: `run` copies the landing folder into the lake (and without " +
                "--keep replaces the lake first), so it would read files it is deleting. To process files dropped into a lake's " +
@@ -211,7 +262,7 @@ internal static class LakeFolder
             var bucket = Path.Combine(lake, LocalLake.BucketName);
             var files = LandingSource.All.Select(src => Path.Combine(bucket, src.LandingPrefix)).Where(Directory.Exists)
                 .Sum(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories).Count());
-            throw new UsageException($"lake {lake} holds landing files processed by `stedi watch` or `stedi invoke` ({files} file(s) under " +
+            throw new UsageException($"lake {lake} holds landing files that `stedi watch` or `stedi invoke` processed ({files} landing file(s) in all under " +
                                      $"{Path.Combine(bucket, "<source>", "landing")}): `run` replaces the lake and would delete them. Pass another --lake, " +
                                      $"or --keep to add the landing folder to this lake; or move the files out and delete {lake} yourself");
         }

@@ -201,7 +201,7 @@ public sealed class CommandLineTests
 
         var r = Stedi.RunIn(Repo.Root, null, ["run", "--lake", lake]);
         Assert.Equal(2, r.ExitCode);
-        Assert.StartsWith($"error: lake {lake} holds landing files processed by `stedi watch` or `stedi invoke` (1 file(s) under ", r.Stderr);
+        Assert.StartsWith($"error: lake {lake} holds landing files that `stedi watch` or `stedi invoke` processed (1 landing file(s) in all under ", r.Stderr);
         Assert.True(File.Exists(dropped));
 
         var inside = Stedi.Run("run", "--keep", "--lake", lake, "--landing", Path.Combine(lake, "stedi-lake"));
@@ -209,12 +209,27 @@ public sealed class CommandLineTests
         Assert.StartsWith($"error: the landing folder {Path.Combine(lake, "stedi-lake")} is inside the lake {lake}:", inside.Stderr);
         Assert.True(File.Exists(dropped));
 
+        // Through a symbolic link to the lake's bucket folder too.
+        var link = tmp.File("link");
+        Directory.CreateSymbolicLink(link, Path.Combine(lake, "stedi-lake"));
+        var linked = Stedi.Run("run", "--lake", lake, "--landing", link);
+        Assert.Equal(2, linked.ExitCode);
+        Assert.StartsWith($"error: the landing folder {link} is inside the lake {lake}:", linked.Stderr);
+
         // Adding to it is fine; a lake only `run` wrote (no watch, no invoke) is replaced as before.
         Assert.Equal(0, Stedi.RunIn(Repo.Root, null, ["run", "--keep", "--lake", lake]).ExitCode);
         Assert.True(File.Exists(dropped));
         var fresh = tmp.File("fresh");
         Assert.Equal(0, Stedi.RunIn(Repo.Root, null, ["run", "--lake", fresh]).ExitCode);
         Assert.Equal(0, Stedi.RunIn(Repo.Root, null, ["run", "--lake", fresh]).ExitCode);
+
+        // A file dropped into a run's lake and not ingested yet is the user's too: refused, kept; ingested by watch, the marker takes over.
+        var drop = Path.Combine(fresh, "stedi-lake", "customer", "landing", "dropped.json");
+        File.Copy(Path.Combine(Repo.Landing, "customer", "customer-1691348231425.json"), drop);
+        var unprocessed = Stedi.Run("run", "--lake", fresh);
+        Assert.Equal(2, unprocessed.ExitCode);
+        Assert.StartsWith($"error: lake {fresh} holds 1 landing file(s) that were never ingested and are not in data/stedi/landing (customer/landing/dropped.json):", unprocessed.Stderr);
+        Assert.True(File.Exists(drop));
     }
 
     [Fact]
