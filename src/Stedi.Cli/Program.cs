@@ -50,10 +50,23 @@ static string? NotANumber(string message, string[] args)
 {
     var m = System.Text.RegularExpressions.Regex.Match(message, @"^Failed to convert '(.*)' to (Nullable`1|Int32|Int64)\.$");
     if (!m.Success) return null;
+    string[] numeric = ["--shuffle", "--parallelism", "--cache-mb", "--interval", "--max-receives", "--max-rows"];
     var value = m.Groups[1].Value;
-    var at = Array.IndexOf(args, value);
-    var option = at > 0 && args[at - 1].StartsWith('-') ? args[at - 1] : "an option";
-    return $"{option}: '{value}' is not a whole number";
+    if (value == MissingValues.Placeholder)
+    {
+        // Given without a value: the parser filled in its placeholder; name the number option that has nothing after it.
+        var bare = args.Select((a, i) => (a, i)).FirstOrDefault(t => numeric.Contains(t.a) && (t.i == args.Length - 1 || args[t.i + 1].StartsWith('-'))).a;
+        return $"{bare ?? "a number option"} needs a value (a whole number) right after it";
+    }
+    // The option whose value it is: "--opt value" or "--opt=value" (the value alone may also be another option's).
+    string? option = null;
+    for (var i = 0; i < args.Length && option is null; i++)
+    {
+        if (args[i] == value && i > 0 && numeric.Contains(args[i - 1])) option = args[i - 1];
+        else if (args[i].EndsWith("=" + value, StringComparison.Ordinal) && numeric.Contains(args[i][..^(value.Length + 1)])) option = args[i][..^(value.Length + 1)];
+    }
+    var digits = value.Length > 0 && value.TrimStart('-').All(char.IsAsciiDigit) && value.TrimStart('-').Length > 0;
+    return $"{option ?? "a number option"}: '{value}' is {(digits ? "too large" : "not a whole number")}";
 }
 
 // Every failure ends here with one of the documented exit codes (see ExitCodes), its message on standard error.

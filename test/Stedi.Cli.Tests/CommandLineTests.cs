@@ -72,6 +72,19 @@ public sealed class CommandLineTests
         Assert.Equal($"error: {option}: '{value}' is not a whole number\n", r.Stderr);
     }
 
+    [Theory]
+    [InlineData("error: --shuffle needs a value (a whole number) right after it\n", "run", "--shuffle")]
+    [InlineData("error: --parallelism needs a value (a whole number) right after it\n", "run", "--parallelism", "--keep")]
+    [InlineData("error: --shuffle: 'abc' is not a whole number\n", "run", "--lake", "abc", "--shuffle", "abc")]
+    [InlineData("error: --shuffle: 'abc' is not a whole number\n", "run", "--shuffle=abc")]
+    [InlineData("error: --shuffle: '99999999999999999999' is too large\n", "run", "--shuffle", "99999999999999999999")]
+    public void A_number_option_without_a_value_or_with_one_that_does_not_fit_is_named(string expected, params string[] args)
+    {
+        var r = Stedi.Run(args);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal(expected, r.Stderr);
+    }
+
     [Fact]
     public void A_redirected_run_writes_no_progress_lines_to_stderr()
     {
