@@ -203,7 +203,8 @@ public sealed class Ingestor
             using (var q = new QuarantineSpool(_options.TempDirectory))
             {
                 q.Add(new QuarantineRecord(key, 0, 0, ReasonCodes.CorruptCompression,
-                    $"the gzip data failed its integrity check, a CRC-32 that does not match or invalid deflate data ({damaged}): none of the {decoded} record(s) decoded from it were staged", ""));
+                    $"the gzip data failed its integrity check (a CRC-32 that does not match the data, or damaged deflate data): none of the {decoded} " +
+                    "record(s) decoded before the check failed were staged; upload the object again", ""));
                 await q.UploadAsync(_store, quarantineKey, ct);
             }
             await RetractPreviousAsync(source, previousManifest, [], [], producer, ct);
