@@ -54,6 +54,14 @@ public sealed class LandingScannerTests
         Assert.Equal([1L, 2L, 3L, 4L, 5L], bad.Select(r => r.LineNumber));
         Assert.Equal([0L, 8L, 16L, 18L, 27L], bad.Select(r => r.ByteOffset));
 
+        // The 1 MiB record limit applies to each CR-ended line, not to the whole file (a 3 MB CR-only file was one record_too_large).
+        var many = string.Concat(Enumerable.Range(0, 20_000).Select(i => $"{{\"a\":{i},\"pad\":\"{new string('x', 100)}\"}}\r"));
+        Assert.True(many.Length > 2 * LandingScanner.MaxRecordBytes);
+        var big = Scan(many);
+        Assert.Equal(20_000, big.Count);
+        Assert.All(big, r => Assert.Null(r.Error));
+        Assert.Equal(20_000L, big[^1].LineNumber);
+
         // The last object on the line may go on below (pretty-printed): it is one record from where it starts.
         var spill = Scan("{\"a\":1} {\"a\":\n  2}\n");
         Assert.Equal(["{\"a\":1}", "{\"a\":\n  2}"], spill.Select(Text));

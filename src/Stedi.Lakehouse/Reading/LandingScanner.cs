@@ -353,7 +353,7 @@ public sealed class LandingScanner
     }
 
     /// <summary>
-    /// Reads physical lines ('\n'-terminated, '\r' kept for the parser to ignore) with a bounded buffer. A line that
+    /// Reads lines (ended by '\n', '\r\n' or a bare '\r'; the line break not included) with a bounded buffer. A line that
     /// lies within the read buffer is returned as a slice of it, without a copy; a line that straddles refills is
     /// assembled in a reusable side buffer. Either is valid until the next call.
     /// </summary>
@@ -374,58 +374,47 @@ public sealed class LandingScanner
         /// <summary>Set when the decompressor failed (corrupt or truncated compressed data): the message; reading stopped there.</summary>
         public string? Corrupt { get; private set; }
 
-        private ReadOnlyMemory<byte> _crRest;
-        private long _crOffset;
+        /// <summary>The last line ended with a CR: an LF right after it belongs to the same line break (CRLF).</summary>
+        private bool _skipLf;
 
         /// <summary>
-        /// The next line: a physical line, split further at each bare '\r' (one not followed by '\n', the line break of old
-        /// Mac files; a JSON string cannot hold a raw CR, so no record is cut): each part is a line of its own, numbered
-        /// and at its own offset, so one bad record among CR-ended ones is quarantined alone. A CR before the '\n' stays.
+        /// The next line, ended by '\n', '\r\n' or a bare '\r' (old Mac files; a JSON string cannot hold a raw CR, so no
+        /// record is cut), without its line break: each is a line of its own, numbered and at its own offset, so one bad
+        /// record among CR-ended ones is quarantined alone, and the 1 MiB record limit applies to each.
         /// </summary>
         public bool Next(out ReadOnlyMemory<byte> line, out long lineNo, out long offset, out bool tooLong)
         {
-            if (_crRest.IsEmpty)
-            {
-                if (!NextPhysical(out line, out lineNo, out offset, out tooLong)) return false;
-                var cr = line.Span.IndexOf((byte)'\r');
-                if (tooLong || cr < 0 || cr == line.Length - 1) return true;
-                _crRest = line[(cr + 1)..];
-                _crOffset = offset + cr + 1;
-                line = line[..(cr + 1)];
-                return true;
-            }
-            line = _crRest;
-            offset = _crOffset;
-            var next = line.Span.IndexOf((byte)'\r');
-            if (next < 0 || next == line.Length - 1) _crRest = default;
-            else
-            {
-                _crRest = line[(next + 1)..];
-                _crOffset += next + 1;
-                line = line[..(next + 1)];
-            }
-            _line++;
-            lineNo = _line;
-            tooLong = false;
-            return true;
-        }
-
-        private bool NextPhysical(out ReadOnlyMemory<byte> line, out long lineNo, out long offset, out bool tooLong)
-        {
             tooLong = false;
             _longLength = 0;
+            while (_skipLf)
+            {
+                if (_start < _end)
+                {
+                    if (_buf[_start] == (byte)'\n') { _start++; _consumed++; }
+                    _skipLf = false;
+                }
+                else if (_eof) _skipLf = false;
+                else
+                {
+                    _start = _end = 0;
+                    var n = ReadOrCorrupt(s, _buf, 0, _buf.Length, out var failed);
+                    Corrupt ??= failed;
+                    if (n == 0) _eof = true; else _end = n;
+                }
+            }
             offset = _consumed;
             var dropped = false;
             var assembled = false;
             while (true)
             {
-                var idx = _buf.AsSpan(_start, _end - _start).IndexOf((byte)'\n');
+                var idx = _buf.AsSpan(_start, _end - _start).IndexOfAny((byte)'\n', (byte)'\r');
                 if (idx >= 0)
                 {
                     idx += _start;
                     var len = idx - _start;
                     if (!assembled) line = _buf.AsMemory(_start, len);
                     else { Append(len, ref dropped); line = _long.AsMemory(0, _longLength); }
+                    _skipLf = _buf[idx] == (byte)'\r';
                     _start = idx + 1;
                     _consumed += len + 1;
                     break;
