@@ -97,10 +97,11 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         using var writer = LakeLock.Acquire(s.Lake);
         if (!s.Keep)
         {
-            if (await LakeFolder.UnprocessedDropsAsync(s.Lake, s.Landing, ct) is { Count: > 0 } dropped)
-                throw new UsageException($"lake {s.Lake} holds {dropped.Count} landing file(s) that were never ingested and are not in {s.Landing} " +
-                                         $"({string.Join(", ", dropped.Take(3))}{(dropped.Count > 3 ? ", …" : "")}): dropped in for `stedi watch`, they would be deleted " +
-                                         "with the lake. Run `stedi watch --once` to ingest them, --keep to add the landing folder to this lake, or another --lake");
+            if (LakeFolder.UnrestorableLandingFiles(s.Lake, s.Landing) is { Count: > 0 } kept)
+                throw new UsageException($"lake {s.Lake} holds {kept.Count} landing file(s) that {s.Landing} does not hold as they are " +
+                                         $"({string.Join(", ", kept.Take(3))}{(kept.Count > 3 ? ", …" : "")}): files dropped in for `stedi watch`, changed since, " +
+                                         "or copied from another landing folder; `run` replaces the lake and would delete them. Pass --keep to add the landing " +
+                                         $"folder to this lake, or another --lake; or move the files out (or delete {s.Lake}) yourself");
             LakeFolder.Reset(s.Lake);
         }
         var profile = LakeProfiles.ForWriting(s.Lake, s.Profile, $"--profile {s.Profile}",
@@ -201,31 +202,62 @@ internal static class LakeFolder
     }
 
     /// <summary>
-    /// Landing keys a lake holds that no ledger entry names and that the landing folder about to be copied in does not
-    /// hold: files dropped into the lake's landing folders and not (yet) ingested, which replacing the lake would delete.
-    /// (A run killed before it ingested its copies leaves keys its own landing folder still holds: not counted.)
+    /// The landing keys a lake holds that the landing folder about to be copied in does not hold byte for byte under the
+    /// same key: replacing the lake would delete them for good (files dropped in for <c>watch</c>, changed in place, or
+    /// copied from another landing folder). What it holds as they are is restored by the copy; a run killed before it
+    /// ingested its copies is replaced by the same run without a word.
     /// </summary>
-    public static async Task<IReadOnlyList<string>> UnprocessedDropsAsync(string lake, string landing, CancellationToken ct)
+    public static IReadOnlyList<string> UnrestorableLandingFiles(string lake, string landing)
     {
-        if (!LakeProfiles.Exists(lake)) return [];
         var bucket = Path.Combine(lake, LocalLake.BucketName);
-        var inLake = LandingSource.All.Select(src => Path.Combine(bucket, src.LandingPrefix)).Where(Directory.Exists)
-            .SelectMany(Stedi.Twin.LocalPipeline.LandingFiles)
-            .Select(f => Path.GetRelativePath(bucket, f).Replace(Path.DirectorySeparatorChar, '/')).ToList();
-        if (inLake.Count == 0) return [];
-        var copied = Stedi.Twin.LocalPipeline.LandingFiles(landing)
-            .Select(f => Stedi.Twin.LocalPipeline.LandingKeyFor(Path.GetRelativePath(landing, f))).OfType<string>().ToHashSet(StringComparer.Ordinal);
-        using var l = new LocalLake(lake);
-        var ingested = (await l.Index.Ledger.ListAsync(ct)).Select(e => e.LandingKey).ToHashSet(StringComparer.Ordinal);
-        return inLake.Where(k => !ingested.Contains(k) && !copied.Contains(k)).Order(StringComparer.Ordinal).ToList();
+        if (!Directory.Exists(bucket)) return [];
+        var sources = Stedi.Twin.LocalPipeline.LandingFilesByKey(landing);
+        var result = new List<string>();
+        foreach (var src in LandingSource.All)
+        {
+            var dir = Path.Combine(bucket, src.LandingPrefix);
+            if (!Directory.Exists(dir)) continue;
+            foreach (var file in Stedi.Twin.LocalPipeline.LandingFiles(dir))
+            {
+                var key = Path.GetRelativePath(bucket, file).Replace(Path.DirectorySeparatorChar, '/');
+                if (!sources.TryGetValue(key, out var source) || !SameContent(file, source)) result.Add(key);
+            }
+        }
+        return result.Order(StringComparer.Ordinal).ToList();
+    }
+
+    private static bool SameContent(string a, string b)
+    {
+        long la = new FileInfo(a).Length, lb = new FileInfo(b).Length;
+        if (la != lb) return false;
+        if (la == 0) return true; // not opened: a named pipe reports no length either, and opening one would wait
+        using var sa = File.OpenRead(a);
+        using var sb = File.OpenRead(b);
+        var ba = new byte[1 << 16];
+        var bb = new byte[1 << 16];
+        while (true)
+        {
+            var n = sa.ReadAtLeast(ba, ba.Length, throwOnEndOfStream: false);
+            var m = sb.ReadAtLeast(bb, bb.Length, throwOnEndOfStream: false);
+            if (n != m || !ba.AsSpan(0, n).SequenceEqual(bb.AsSpan(0, m))) return false;
+            if (n == 0) return true;
+        }
     }
 
     /// <summary>Null when <paramref name="landing"/> lies outside <paramref name="lake"/> (symbolic links resolved); else why a run cannot read it.</summary>
     public static string? LandingInsideLake(string landing, string lake)
     {
-        var l = Path.TrimEndingDirectorySeparator(RealPath(landing));
         var k = Path.TrimEndingDirectorySeparator(RealPath(lake));
-        if (l != k && !l.StartsWith(k + Path.DirectorySeparatorChar, StringComparison.Ordinal)) return null;
+        bool Inside(string path)
+        {
+            var p = Path.TrimEndingDirectorySeparator(RealPath(path));
+            return p == k || p.StartsWith(k + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+        }
+        // The folder itself, each source folder (a link to a folder inside the lake), and each file that is a link.
+        var inside = Inside(landing)
+                     || LandingSource.All.Select(src => Path.Combine(landing, src.Name)).Where(Directory.Exists).Any(Inside)
+                     || (Directory.Exists(landing) && Stedi.Twin.LocalPipeline.LandingFilesByKey(landing).Values.Any(f => new FileInfo(f).LinkTarget is not null && Inside(f)));
+        if (!inside) return null;
         return $"the landing folder {landing} is inside the lake {lake}: `run` copies the landing folder into the lake (and without " +
                "--keep replaces the lake first), so it would read files it is deleting. To process files dropped into a lake's " +
                "landing folders use `stedi watch --lake " + lake + "`; or pass a landing folder outside the lake";

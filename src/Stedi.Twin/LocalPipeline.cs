@@ -109,10 +109,8 @@ public sealed class LocalPipeline : IDisposable
     {
         if (!Directory.Exists(landingDir)) throw new DirectoryNotFoundException($"landing folder not found: {landingDir}");
         var keys = new List<string>();
-        foreach (var file in LandingFiles(landingDir).Order(StringComparer.Ordinal))
+        foreach (var (key, file) in LandingFilesByKey(landingDir).OrderBy(p => p.Value, StringComparer.Ordinal))
         {
-            var key = LandingKeyFor(Path.GetRelativePath(landingDir, file));
-            if (key is null) continue;
             // An empty file is put as empty without opening it: a named pipe also reports no length, and opening one
             // would wait for a writer forever.
             await using var s = new FileInfo(file).Length == 0 ? Stream.Null : File.OpenRead(file);
@@ -120,6 +118,24 @@ public sealed class LocalPipeline : IDisposable
             keys.Add(key);
         }
         return keys.OrderBy(k => LandingSource.ForKey(k)!.Kind).ThenBy(k => k, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// The landing files of a landing folder by the landing key each is copied to: the files below each source folder
+    /// (<c>customer/</c>, <c>accelerometer/</c>, <c>step_trainer/</c>, which may themselves be links to folders), as
+    /// <see cref="LandingFiles"/> walks them. Files outside the source folders are not landing files.
+    /// </summary>
+    public static Dictionary<string, string> LandingFilesByKey(string landingDir)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var src in LandingSource.All)
+        {
+            var dir = Path.Combine(landingDir, src.Name);
+            if (!Directory.Exists(dir)) continue;
+            foreach (var file in LandingFiles(dir))
+                if (LandingKeyFor(Path.Combine(src.Name, Path.GetRelativePath(dir, file))) is { } key) result[key] = file;
+        }
+        return result;
     }
 
     /// <summary>

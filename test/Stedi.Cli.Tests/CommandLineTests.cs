@@ -111,6 +111,25 @@ public sealed class CommandLineTests
         var r = Stedi.Run("run", "--landing", landing, "--lake", tmp.File("lake"));
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Contains("objects 2, events 2 (already processed 0, failed 0); rows read accelerometer 10,000, customer 956;", r.Stdout);
+
+        // A source folder that is itself a link to a folder is read (it was an empty run, exit 0) ...
+        var linked = tmp.File("linked");
+        Directory.CreateDirectory(linked);
+        Directory.CreateSymbolicLink(Path.Combine(linked, "customer"), Path.Combine(landing, "customer"));
+        var viaLink = Stedi.Run("run", "--landing", linked, "--lake", tmp.File("lake2"));
+        Assert.True(viaLink.ExitCode == 0, viaLink.ToString());
+        Assert.Contains("objects 1, events 1 (already processed 0, failed 0); rows read customer 956;", viaLink.Stdout);
+        // ... but not one that leads into the lake it would replace, nor a landing file that does.
+        Directory.Delete(Path.Combine(linked, "customer"));
+        Directory.CreateSymbolicLink(Path.Combine(linked, "customer"), Path.Combine(tmp.File("lake2"), "stedi-lake", "customer", "landing"));
+        var intoLake = Stedi.Run("run", "--landing", linked, "--lake", tmp.File("lake2"));
+        Assert.Equal(2, intoLake.ExitCode);
+        Assert.StartsWith($"error: the landing folder {linked} is inside the lake {tmp.File("lake2")}:", intoLake.Stderr);
+        Directory.Delete(Path.Combine(linked, "customer"));
+        Directory.CreateDirectory(Path.Combine(linked, "customer"));
+        File.CreateSymbolicLink(Path.Combine(linked, "customer", "c.json"), Path.Combine(tmp.File("lake2"), "stedi-lake", "customer", "landing", "c.json"));
+        Assert.Equal(2, Stedi.Run("run", "--landing", linked, "--lake", tmp.File("lake2")).ExitCode);
+        Assert.True(File.Exists(Path.Combine(tmp.File("lake2"), "stedi-lake", "customer", "landing", "c.json")));
     }
 
     [Fact]
@@ -236,13 +255,21 @@ public sealed class CommandLineTests
         Assert.Equal(0, Stedi.RunIn(Repo.Root, null, ["run", "--lake", fresh]).ExitCode);
         Assert.Equal(0, Stedi.RunIn(Repo.Root, null, ["run", "--lake", fresh]).ExitCode);
 
-        // A file dropped into a run's lake and not ingested yet is the user's too: refused, kept; ingested by watch, the marker takes over.
+        // A file dropped into a run's lake and not ingested yet, or one of its copies changed in place, is the user's: the
+        // landing folder cannot restore it, so the run refuses and keeps it (whatever the ledger says of the key).
         var drop = Path.Combine(fresh, "stedi-lake", "customer", "landing", "dropped.json");
         File.Copy(Path.Combine(Repo.Landing, "customer", "customer-1691348231425.json"), drop);
-        var unprocessed = Stedi.Run("run", "--lake", fresh);
-        Assert.Equal(2, unprocessed.ExitCode);
-        Assert.StartsWith($"error: lake {fresh} holds 1 landing file(s) that were never ingested and are not in data/stedi/landing (customer/landing/dropped.json):", unprocessed.Stderr);
+        var changed = Path.Combine(fresh, "stedi-lake", "accelerometer", "landing", "accelerometer-1691348231445.json");
+        File.AppendAllText(changed, "{\"user\":\"a@b.c\",\"timestamp\":1655564000000,\"x\":1,\"y\":1,\"z\":1}\n");
+        var kept = Stedi.Run("run", "--lake", fresh);
+        Assert.Equal(2, kept.ExitCode);
+        Assert.StartsWith($"error: lake {fresh} holds 2 landing file(s) that data/stedi/landing does not hold as they are " +
+                          "(accelerometer/landing/accelerometer-1691348231445.json, customer/landing/dropped.json):", kept.Stderr);
         Assert.True(File.Exists(drop));
+        // Put back as the landing folder holds them, the lake is replaced again.
+        File.Delete(drop);
+        File.Copy(Path.Combine(Repo.Landing, "accelerometer", "accelerometer-1691348231445.json"), changed, overwrite: true);
+        Assert.Equal(0, Stedi.Run("run", "--lake", fresh).ExitCode);
     }
 
     [Fact]
