@@ -22,12 +22,18 @@ if [ $fast -eq 0 ] && [ -f package-lock.json ] && [ ! -d node_modules/aws-cdk ];
   npm ci --no-audit --no-fund >/dev/null || { echo "npm ci failed" >&2; exit 2; }
 fi
 
+# Build everything once, in parallel (msbuild -m), then test without building: each project's own build pass
+# re-checked every shared project again. If the whole build fails, each project builds itself as before, so the
+# failure is reported against the project it belongs to.
+nobuild=""
+if dotnet build StediServerless.sln -c Release --nologo -v quiet -m; then nobuild="--no-build"; fi
+
 passed=0; failed=0; status=0
 for p in "${projects[@]}"; do
   [ -d "$p" ] || continue
   echo "=== $p"
   out=$(mktemp)
-  dotnet test "$p" -c Release --nologo 2>&1 | tee "$out"
+  dotnet test "$p" -c Release --nologo $nobuild 2>&1 | tee "$out"
   rc=${PIPESTATUS[0]}
   line=$(grep -E "(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+" "$out" | tail -1)
   if [ -n "$line" ]; then
