@@ -150,16 +150,9 @@ public sealed class Ingestor
             _log.Error("object_too_large", ("key", key), ("bytes", head.Size), ("limitBytes", _options.MaxObjectBytes));
             manifest.Status = "too_large";
             manifest.Warnings.Add($"object of {head.Size} bytes is larger than the {_options.MaxObjectBytes} bytes one invocation ingests; nothing staged");
-            using (var q = new QuarantineSpool(_options.TempDirectory))
-            {
-                q.Add(new QuarantineRecord(key, 0, 0, ReasonCodes.ObjectTooLarge, $"object of {head.Size} bytes exceeds the limit of {_options.MaxObjectBytes} bytes", ""));
-                await q.UploadAsync(_store, quarantineKey, ct);
-            }
-            manifest.QuarantineKey = quarantineKey;
-            await RetractPreviousAsync(source, previousManifest, [], [], producer, ct);
-            await PutManifestAsync(manifestKey, manifest, ct);
             // Recorded under its own idempotency key: a redelivery after the limit was raised ingests it (and replaces this).
-            await _index.Ledger.PutAsync(new LedgerEntry(key, TooLargePrefix + idem, source.Name, "", manifestKey), previous?.IdempotencyKey, ct);
+            await RecordUnstagedAsync(source, manifest, manifestKey, quarantineKey, TooLargePrefix + idem, previous, previousManifest, producer,
+                new QuarantineRecord(key, 0, 0, ReasonCodes.ObjectTooLarge, $"object of {head.Size} bytes exceeds the limit of {_options.MaxObjectBytes} bytes", ""), ct);
             return new IngestResult(key, IngestStatus.TooLarge, manifest, ReasonCodes.ObjectTooLarge);
         }
 
@@ -195,21 +188,15 @@ public sealed class Ingestor
             var record = new IngestManifest
             {
                 LandingKey = key, ObjectId = objectId, Source = source.Name, IdempotencyKey = idem, SizeBytes = head.Size, ContentHash = contentHash,
-                Gzip = true, Status = "corrupt", QuarantineKey = quarantineKey, RowsRead = decoded, RowsQuarantined = decoded,
+                Gzip = true, Status = "corrupt", RowsRead = decoded, RowsQuarantined = decoded,
             };
             // Counted, not dropped: every record decoded is quarantined under the one reason (the object itself holds their text).
             if (decoded > 0) record.QuarantinedByReason[ReasonCodes.CorruptCompression] = decoded;
             record.Warnings.Add($"{damaged}; none of the {decoded} record(s) decoded before the check failed were staged: upload the object again");
-            using (var q = new QuarantineSpool(_options.TempDirectory))
-            {
-                q.Add(new QuarantineRecord(key, 0, 0, ReasonCodes.CorruptCompression,
+            await RecordUnstagedAsync(source, record, manifestKey, quarantineKey, idem, previous, previousManifest, producer,
+                new QuarantineRecord(key, 0, 0, ReasonCodes.CorruptCompression,
                     $"the gzip data failed its integrity check (a CRC-32 that does not match the data, or damaged deflate data): none of the {decoded} " +
-                    "record(s) decoded before the check failed were staged; upload the object again", ""));
-                await q.UploadAsync(_store, quarantineKey, ct);
-            }
-            await RetractPreviousAsync(source, previousManifest, [], [], producer, ct);
-            await PutManifestAsync(manifestKey, record, ct);
-            await _index.Ledger.PutAsync(new LedgerEntry(key, idem, source.Name, contentHash, manifestKey), previous?.IdempotencyKey, ct);
+                    "record(s) decoded before the check failed were staged; upload the object again", ""), ct);
             return new IngestResult(key, IngestStatus.Ingested, record, ReasonCodes.CorruptCompression);
         }
         if (head.Size == 0 || manifest.RowsRead == 0) { manifest.Status = "empty"; manifest.Warnings.Add("empty object"); }
@@ -468,6 +455,25 @@ public sealed class Ingestor
         await _index.Ledger.DeleteAsync(key, ct);
         _log.Info("retracted", ("key", key), ("source", source.Name), ("stagedObjects", manifest?.StagedKeys.Count ?? 0));
         return new IngestResult(key, IngestStatus.Retracted, manifest);
+    }
+
+    /// <summary>
+    /// Records an object none of whose content is staged (too large, or compressed data that failed its check): its one
+    /// quarantine record, the previous version's rows retracted, its manifest, then the ledger entry under
+    /// <paramref name="ledgerIdempotencyKey"/> (conditional on the version it replaces), in the ingest's order of writes.
+    /// </summary>
+    private async Task RecordUnstagedAsync(LandingSource source, IngestManifest manifest, string manifestKey, string quarantineKey, string ledgerIdempotencyKey,
+        LedgerEntry? previous, IngestManifest? previousManifest, string producer, QuarantineRecord why, CancellationToken ct)
+    {
+        using (var q = new QuarantineSpool(_options.TempDirectory))
+        {
+            q.Add(why);
+            await q.UploadAsync(_store, quarantineKey, ct);
+        }
+        manifest.QuarantineKey = quarantineKey;
+        await RetractPreviousAsync(source, previousManifest, [], [], producer, ct);
+        await PutManifestAsync(manifestKey, manifest, ct);
+        await _index.Ledger.PutAsync(new LedgerEntry(manifest.LandingKey, ledgerIdempotencyKey, source.Name, manifest.ContentHash, manifestKey), previous?.IdempotencyKey, ct);
     }
 
     /// <summary>Removes what a previous version of an object staged (except <paramref name="keep"/>) and enqueues what it fed.</summary>
