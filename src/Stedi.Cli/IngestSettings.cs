@@ -98,8 +98,8 @@ internal static class LandingFolderCheck
         var present = LandingSource.All.Where(s => Directory.Exists(Path.Combine(landing, s.Name))).ToList();
         if (present.Count > 0)
         {
-            if (present.Any(s => Stedi.Twin.LocalPipeline.LandingFiles(Path.Combine(landing, s.Name)).Any()))
-                return Unreadable(present.SelectMany(s => Stedi.Twin.LocalPipeline.LandingFiles(Path.Combine(landing, s.Name))));
+            if (present.Any(s => Stedi.Lakehouse.Local.FolderObjectStore.FilesUnder(Path.Combine(landing, s.Name)).Any()))
+                return Unreadable(present.SelectMany(s => Stedi.Lakehouse.Local.FolderObjectStore.FilesUnder(Path.Combine(landing, s.Name))));
             return $"landing folder {landing} has nothing to ingest: {string.Join(", ", present.Select(s => s.Name + "/"))} hold(s) no files " +
                    $"(put each source's JSON files in its folder: {Expected})";
         }

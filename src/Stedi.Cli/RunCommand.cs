@@ -209,21 +209,20 @@ internal static class LakeFolder
     /// </summary>
     public static IReadOnlyList<string> UnrestorableLandingFiles(string lake, string landing)
     {
-        var bucket = Path.Combine(lake, LocalLake.BucketName);
-        if (!Directory.Exists(bucket)) return [];
+        var held = LakeLandingFiles(lake);
+        if (held.Count == 0) return [];
         var sources = Stedi.Twin.LocalPipeline.LandingFilesByKey(landing);
-        var result = new List<string>();
-        foreach (var src in LandingSource.All)
-        {
-            var dir = Path.Combine(bucket, src.LandingPrefix);
-            if (!Directory.Exists(dir)) continue;
-            foreach (var file in Stedi.Twin.LocalPipeline.LandingFiles(dir))
-            {
-                var key = Path.GetRelativePath(bucket, file).Replace(Path.DirectorySeparatorChar, '/');
-                if (!sources.TryGetValue(key, out var source) || !SameContent(file, source)) result.Add(key);
-            }
-        }
-        return result.Order(StringComparer.Ordinal).ToList();
+        return held.Where(f => !sources.TryGetValue(f.Key, out var source) || !SameContent(f.Path, source))
+            .Select(f => f.Key).Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The files under a lake's landing prefixes, with their keys (links to folders not entered).</summary>
+    private static List<(string Key, string Path)> LakeLandingFiles(string lake)
+    {
+        var bucket = Path.Combine(lake, LocalLake.BucketName);
+        return LandingSource.All.Select(src => Path.Combine(bucket, src.LandingPrefix)).Where(Directory.Exists)
+            .SelectMany(dir => FolderObjectStore.FilesUnder(dir))
+            .Select(f => (Path.GetRelativePath(bucket, f).Replace(Path.DirectorySeparatorChar, '/'), f)).ToList();
     }
 
     private static bool SameContent(string a, string b)
@@ -292,8 +291,7 @@ internal static class LakeFolder
         if (entries.Contains(UserLandingMarker))
         {
             var bucket = Path.Combine(lake, LocalLake.BucketName);
-            var files = LandingSource.All.Select(src => Path.Combine(bucket, src.LandingPrefix)).Where(Directory.Exists)
-                .Sum(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories).Count());
+            var files = LakeLandingFiles(lake).Count;
             throw new UsageException($"lake {lake} holds landing files that `stedi watch` or `stedi invoke` processed ({files} landing file(s) in all under " +
                                      $"{Path.Combine(bucket, "<source>", "landing")}): `run` replaces the lake and would delete them. Pass another --lake, " +
                                      $"or --keep to add the landing folder to this lake; or move the files out and delete {lake} yourself");

@@ -146,15 +146,7 @@ public sealed class FolderObjectStore : IObjectStore
         var result = new List<ObjectInfo>();
         if (Directory.Exists(start))
         {
-            // Symbolic links to folders are not entered: a link back up (landing/loop -> ..) made every listing fail with
-            // "too many levels of symbolic links". A link to a file is an object, read through the link.
-            var files = new System.IO.Enumeration.FileSystemEnumerable<string>(start, (ref System.IO.Enumeration.FileSystemEntry e) => e.ToFullPath(),
-                new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 })
-            {
-                ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => !e.IsDirectory,
-                ShouldRecursePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => (e.Attributes & FileAttributes.ReparsePoint) == 0,
-            };
-            foreach (var path in files)
+            foreach (var path in FilesUnder(start, ignoreInaccessible: true))
             {
                 ct.ThrowIfCancellationRequested();
                 if (Path.GetFileName(path).StartsWith(TempPrefix, StringComparison.Ordinal)) continue;
@@ -167,6 +159,22 @@ public sealed class FolderObjectStore : IObjectStore
         result.Sort((a, b) => Utf8Compare(a.Key, b.Key));
         return Task.FromResult<IReadOnlyList<ObjectInfo>>(result);
     }
+
+    /// <summary>
+    /// The files below a folder, subfolders included (full paths, in no particular order), except what lies behind a
+    /// symbolic link to a folder: a link back up (<c>landing/loop -> ..</c>) made every walk fail with "too many levels of
+    /// symbolic links". A symbolic link to a file is listed, and read as the file (as <c>cp -L</c> copies it). The folder
+    /// itself may be a link.
+    /// </summary>
+    /// <param name="folder">The folder to walk.</param>
+    /// <param name="ignoreInaccessible">Skip what cannot be read (a listing) rather than throw (a copy that must not miss a file).</param>
+    public static IEnumerable<string> FilesUnder(string folder, bool ignoreInaccessible = false) =>
+        new System.IO.Enumeration.FileSystemEnumerable<string>(folder, (ref System.IO.Enumeration.FileSystemEntry e) => e.ToFullPath(),
+            new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = ignoreInaccessible, AttributesToSkip = 0 })
+        {
+            ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => !e.IsDirectory,
+            ShouldRecursePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => (e.Attributes & FileAttributes.ReparsePoint) == 0,
+        };
 
     /// <inheritdoc />
     public Task DeleteAsync(string key, CancellationToken ct = default)

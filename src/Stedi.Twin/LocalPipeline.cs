@@ -123,7 +123,7 @@ public sealed class LocalPipeline : IDisposable
     /// <summary>
     /// The landing files of a landing folder by the landing key each is copied to: the files below each source folder
     /// (<c>customer/</c>, <c>accelerometer/</c>, <c>step_trainer/</c>, which may themselves be links to folders), as
-    /// <see cref="LandingFiles"/> walks them. Files outside the source folders are not landing files.
+    /// <see cref="FolderObjectStore.FilesUnder"/> walks them (links to folders not entered below them). Files outside the source folders are not landing files.
     /// </summary>
     public static Dictionary<string, string> LandingFilesByKey(string landingDir)
     {
@@ -132,24 +132,11 @@ public sealed class LocalPipeline : IDisposable
         {
             var dir = Path.Combine(landingDir, src.Name);
             if (!Directory.Exists(dir)) continue;
-            foreach (var file in LandingFiles(dir))
+            foreach (var file in FolderObjectStore.FilesUnder(dir))
                 if (LandingKeyFor(Path.Combine(src.Name, Path.GetRelativePath(dir, file))) is { } key) result[key] = file;
         }
         return result;
     }
-
-    /// <summary>
-    /// The files below a landing folder, subfolders included, except what lies behind a symbolic link to a folder: a link
-    /// back up (<c>accelerometer/loop -> ..</c>) sent the walk round the loop until the path was too long. A symbolic link
-    /// to a file is read as the file (as <c>cp -L</c> copies it).
-    /// </summary>
-    public static IEnumerable<string> LandingFiles(string folder) =>
-        new System.IO.Enumeration.FileSystemEnumerable<string>(folder, (ref System.IO.Enumeration.FileSystemEntry e) => e.ToFullPath(),
-            new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false })
-        {
-            ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => !e.IsDirectory,
-            ShouldRecursePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => (e.Attributes & FileAttributes.ReparsePoint) == 0,
-        };
 
     /// <summary>An S3 event notification (default <c>ObjectCreated:Put</c>) for one key, URL-encoded as S3 sends it.</summary>
     public async Task<string> EventForAsync(string key, CancellationToken ct = default, string eventName = "ObjectCreated:Put")
