@@ -121,8 +121,8 @@ public sealed class LandingScanner
                 }
                 state = default;
                 state.Feed(line.Span);
-                // Several objects on one physical line ({…}{…}, or records ended by a bare '\r' as old Mac files are): each is
-                // a record, at its own byte offset, rather than the whole line one invalid record.
+                // Several objects on one line ({…}{…}): each is a record, at its own byte offset, rather than the whole line one
+                // invalid record. (Records ended by a bare '\r' never get here together: the line reader breaks lines there.)
                 if (!state.Broken && state.FirstClose >= 0 && HoldsAnotherObject(line.Span[(state.FirstClose + 1)..]))
                 {
                     var rest = line;
