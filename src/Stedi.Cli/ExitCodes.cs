@@ -144,6 +144,18 @@ internal static class MissingValues
     /// <summary>What the parser puts in a value-taking option given without a value.</summary>
     internal const string Placeholder = "__default_command";
 
+    /// <summary>
+    /// The names (<c>--shuffle</c>, <c>-n</c>) of every command's whole-number options, read from the settings types, so
+    /// that a parse error of one can name it (the parser's message names only the value and a .NET type).
+    /// </summary>
+    internal static IReadOnlySet<string> NumberOptions { get; } = typeof(MissingValues).Assembly.GetTypes()
+        .Where(t => typeof(CommandSettings).IsAssignableFrom(t))
+        .SelectMany(t => t.GetProperties())
+        .Where(p => (Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType) is var u && (u == typeof(int) || u == typeof(long)))
+        .Select(p => p.GetCustomAttributes(typeof(CommandOptionAttribute), true).FirstOrDefault()).OfType<CommandOptionAttribute>()
+        .SelectMany(o => o.LongNames.Select(n => "--" + n).Concat(o.ShortNames.Select(n => "-" + n)))
+        .ToHashSet(StringComparer.Ordinal);
+
     /// <summary>Throws <see cref="UsageException"/> with <see cref="Problem"/>'s message, if any.</summary>
     public static void Check(CommandSettings settings)
     {

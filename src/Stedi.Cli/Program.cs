@@ -50,7 +50,7 @@ static string? NotANumber(string message, string[] args)
 {
     var m = System.Text.RegularExpressions.Regex.Match(message, @"^Failed to convert '(.*)' to (Nullable`1|Int32|Int64)\.$");
     if (!m.Success) return null;
-    string[] numeric = ["--shuffle", "--parallelism", "--cache-mb", "--interval", "--max-receives", "--max-rows"];
+    var numeric = MissingValues.NumberOptions;
     var value = m.Groups[1].Value;
     if (value == MissingValues.Placeholder)
     {
