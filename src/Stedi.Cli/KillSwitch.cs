@@ -56,7 +56,9 @@ internal sealed class KillSwitch
 
     private void Kill(string where)
     {
-        if (Interlocked.Exchange(ref _fired, 1) == 1) return;
+        // A second thread past the count waits for the kill too: returning, it went on to start (and commit) more work
+        // before the signal landed (a CI run saw 12 outcomes where the kill after 10 allows one more in flight).
+        if (Interlocked.Exchange(ref _fired, 1) == 1) Thread.Sleep(Timeout.Infinite);
         Console.Error.WriteLine($"{Variable}: killing stedi (pid {Environment.ProcessId}) {where}");
         Console.Error.Flush();
         using var self = Process.GetCurrentProcess();
