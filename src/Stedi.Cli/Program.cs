@@ -38,10 +38,13 @@ app.Configure(c =>
 args = args.Select(a => a == "-" ? QuerySettings.StandardInput : a).ToArray();
 if (args.Length == 0)
 {
-    // No command is a usage error; say what there is.
+    // No command is a usage error; say what there is (the help on standard output) and why it failed (standard error).
     await app.RunAsync(["--help"]);
+    Stderr.Error("no command given: choose one of the commands above (stedi <command> --help explains each)");
     return ExitCodes.Usage;
 }
+// "stedi help" and "stedi help run", as git and dotnet spell it: the same as --help.
+if (args[0] == "help") args = args.Length > 1 ? [args[1], "--help"] : ["--help"];
 return await app.RunAsync(args);
 
 // The parser's own words for a value that is not a number name a .NET type ("Failed to convert 'abc' to Nullable`1."):

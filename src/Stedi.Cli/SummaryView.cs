@@ -20,7 +20,7 @@ internal static class SummaryView
         var q = s.QuarantinedByReason.Count > 0 ? " (" + string.Join(", ", s.QuarantinedByReason.Select(kv => $"{kv.Key} {kv.Value:N0}")) + ")" : "";
         AnsiConsole.MarkupLine(Markup.Escape(
             $"objects {s.Objects:N0}, events {s.Events:N0} (already processed {s.AlreadyProcessed:N0}, failed {s.Failed:N0}{(s.Skipped > 0 ? $", skipped {s.Skipped:N0} by name" : "")}); rows read " +
-            string.Join(", ", s.RowsRead.Select(kv => $"{kv.Key} {kv.Value:N0}")) +
+            (s.RowsRead.Count == 0 ? "none" : string.Join(", ", s.RowsRead.Select(kv => $"{kv.Key} {kv.Value:N0}"))) +
             $"; normalised {s.Normalized:N0}; quarantined {s.Quarantined:N0}{q}; recomputes {s.Recomputes:N0} for {s.PartitionsWithOutput:N0} partitions with output"));
     }
 }

@@ -15,6 +15,26 @@ public sealed class CommandLineTests
         Assert.Equal(expected + "\n", r.Stdout);
     }
 
+    [Fact]
+    public void No_command_lists_the_commands_and_says_why_it_failed()
+    {
+        var r = Stedi.Run();
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("COMMANDS:", r.Stdout);
+        Assert.Equal("error: no command given: choose one of the commands above (stedi <command> --help explains each)\n", r.Stderr);
+    }
+
+    [Theory]
+    [InlineData("help")]
+    [InlineData("help", "run")]
+    public void Help_as_a_command_is_the_help_option(params string[] args)
+    {
+        var r = Stedi.Run(args);
+        var expected = Stedi.Run(args.Length == 1 ? ["--help"] : [args[1], "--help"]);
+        Assert.Equal((0, expected.Stdout, ""), (r.ExitCode, r.Stdout, r.Stderr));
+        Assert.Contains("USAGE:", r.Stdout);
+    }
+
     [Theory]
     [InlineData("query", "--bogus", "SELECT 1")]
     [InlineData("run", "--profle", "rubric")]
