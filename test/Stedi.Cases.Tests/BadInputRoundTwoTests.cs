@@ -131,6 +131,38 @@ public sealed class BadInputRoundTwoTests
         await AssertBalancedAsync(run);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_cut_short_record_in_an_array_or_among_pretty_printed_records_is_quarantined_alone(bool array)
+    {
+        // Once, the cut record swallowed every record after it and the report still balanced (9,995 readings lost from view).
+        using var run = await WithAliceAsync();
+        var key = array ? "accelerometer/landing/cut-inside.json" : "accelerometer/landing/cut-inside-pretty.json";
+        var readings = Enumerable.Range(1, 200).Select(i => Reading(Alice, T + i * 1000)).ToList();
+        var cut = $"{{\"user\":\"{Alice}\",\"timestamp\":17500";
+        string text;
+        if (array)
+            text = "[" + string.Join(",\n", readings.Take(5).Append(cut).Concat(readings.Skip(5))) + "]\n";
+        else
+        {
+            static string Pretty(string json) => System.Text.Json.Nodes.JsonNode.Parse(json)!.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+            text = string.Join("\n", readings.Take(5).Select(Pretty).Append(cut.Replace(",", ",\n  ")).Concat(readings.Skip(5).Select(Pretty))) + "\n";
+        }
+        await PutAndDeliverAsync(run, key, Encoding.UTF8.GetBytes(text));
+
+        var m = (await run.ManifestAsync(key))!;
+        Assert.Equal((201L, 200L, 1L), (m.RowsRead, m.RowsStaged, m.RowsQuarantined));
+        Assert.Equal(new Dictionary<string, long> { [ReasonCodes.TruncatedJson] = 1 }, m.QuarantinedByReason);
+        Assert.False(m.ArrayNotClosed);
+        Assert.DoesNotContain("the top-level JSON array has no closing bracket: the object was cut short", m.Warnings);
+        var q = Assert.Single(run.Quarantine("accelerometer"));
+        Assert.Equal(array ? 6L : 36L, q.LineNumber); // pretty: five records of seven lines before it
+        Assert.StartsWith($"{{\"user\":\"{Alice}\",", q.Raw);
+        Assert.Equal(200, run.Count("accelerometer_trusted"));
+        await AssertBalancedAsync(run);
+    }
+
     [Fact]
     public async Task A_truncated_gzipped_array_keeps_the_good_elements_and_quarantines_the_cut_one()
     {

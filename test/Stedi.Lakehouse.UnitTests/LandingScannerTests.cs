@@ -412,4 +412,83 @@ public sealed class LandingScannerTests
         Assert.False(scanner.ArrayNotClosed);
         Assert.True(allocated < 4 << 20, $"allocated {allocated:N0} bytes for {scanner.BytesRead:N0} bytes scanned");
     }
+    /// <summary>Ten pretty-printed or one-per-line records, the sixth cut short after its timestamp's first digits.</summary>
+    private static string[] Records(int n = 10) =>
+        Enumerable.Range(1, n).Select(i => $"{{\"user\":\"u{i}@x.com\",\"timestamp\":165556444400{i % 10},\"x\":{i}}}").ToArray();
+
+    private const string CutShort = "{\"user\":\"cut@x.com\",\"timestamp\":16555";
+
+    [Fact]
+    public void A_cut_short_element_of_a_top_level_array_is_quarantined_alone_and_the_elements_after_it_are_read()
+    {
+        // Once, the cut element swallowed every element after it (10,000 of them in a producer's file) into one record.
+        var r = Records();
+        var scanner = new LandingScanner();
+        var records = Scan("[" + string.Join(",\n", r[..5].Append(CutShort).Concat(r[5..])) + "]\n", scanner);
+        Assert.Equal(11, records.Count);
+        Assert.Equal(Enumerable.Repeat<string?>(null, 5).Append(ReasonCodes.TruncatedJson).Concat(Enumerable.Repeat<string?>(null, 5)), records.Select(x => x.Error));
+        Assert.Equal("array element 6 is cut short: another object starts at line 7 before it closes", records[5].Detail);
+        Assert.Equal(CutShort + ",", Text(records[5]));
+        Assert.Equal(r[5..], records.Skip(6).Select(Text));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], records.Select(x => x.LineNumber));
+        Assert.False(scanner.ArrayNotClosed); // the array does close: no "cut short object" warning
+        Assert.Equal(11, scanner.ArrayElements);
+    }
+
+    [Fact]
+    public void An_unclosed_quote_in_an_array_element_ends_that_element_at_its_line_break()
+    {
+        var r = Records(4);
+        var broken = "{\"user\":\"u@x.com,\"timestamp\":1655564444000}";
+        var records = Scan("[\n" + string.Join(",\n", new[] { r[0], broken, r[1], r[2] }) + "\n]\n");
+        Assert.Equal([null, ReasonCodes.TruncatedJson, null, null], records.Select(x => x.Error));
+        Assert.Equal("array element 2 is cut short: a string is still open at the end of line 3", records[1].Detail);
+        Assert.Equal(new[] { r[1], r[2] }, records.Skip(2).Select(Text));
+    }
+
+    [Fact]
+    public void A_cut_short_pretty_printed_record_is_quarantined_alone_and_the_records_after_it_are_read()
+    {
+        static string Pretty(string json) => System.Text.Json.Nodes.JsonNode.Parse(json)!.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        var r = Records();
+        var text = string.Join("\n", r[..5].Select(Pretty)) + "\n{\n  \"user\": \"cut@x.com\",\n  \"timestamp\": 16555\n" + string.Join("\n", r[5..].Select(Pretty)) + "\n";
+        var records = Scan(text);
+        Assert.Equal(11, records.Count);
+        Assert.Equal(Enumerable.Repeat<string?>(null, 5).Append(ReasonCodes.TruncatedJson).Concat(Enumerable.Repeat<string?>(null, 5)), records.Select(x => x.Error));
+        Assert.Equal("the record starting at line 26 is cut short: line 29 cannot continue it", records[5].Detail);
+        Assert.Equal(r[5..].Select(Pretty).Select(p => p.Trim()), records.Skip(6).Select(Text));
+
+        // Valid pretty-printed shapes are not cut: a value on the line after its key, arrays of objects, comma-first lines.
+        var valid = "{\n  \"a\":\n  {\n    \"b\": [\n      {\"c\": 1},\n      {\"c\": 2}\n    ]\n  }\n  , \"d\": [\n    1\n    , 2\n  ]\n}\n";
+        var one = Assert.Single(Scan(valid));
+        Assert.Null(one.Error);
+        Assert.Equal(valid.Trim(), Text(one));
+    }
+
+    [Fact]
+    public void A_line_with_an_unclosed_string_is_invalid_alone_and_does_not_swallow_the_lines_after_it()
+    {
+        var records = Scan("{\"bad json\n42\n{\"customerName\":\"x\"}\n{\"a\":1\n[1]\n{\"a\":2}\n");
+        Assert.Equal([ReasonCodes.TruncatedJson, ReasonCodes.NotAnObject, null, ReasonCodes.TruncatedJson, ReasonCodes.NotAnObject, null], records.Select(x => x.Error));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L], records.Select(x => x.LineNumber));
+    }
+
+    [Fact]
+    public void Byte_order_marks_of_concatenated_files_are_skipped_before_lines_and_array_elements()
+    {
+        var bom = "\uFEFF";
+        var r = Records(3);
+        var scanner = new LandingScanner();
+        var lines = Scan(bom + r[0] + "\n" + bom + r[1] + "\n  " + bom + r[2] + "\n", scanner);
+        Assert.Equal(r, lines.Select(Text));
+        Assert.All(lines, x => Assert.Null(x.Error));
+        Assert.Equal(2, scanner.StrayByteOrderMarks);
+        Assert.True(scanner.HadBom);
+
+        var arrays = new LandingScanner();
+        var elements = Scan("[" + r[0] + ",\n" + bom + r[1] + "," + bom + r[2] + "]", arrays);
+        Assert.Equal(r, elements.Select(Text));
+        Assert.All(elements, x => Assert.Null(x.Error));
+        Assert.Equal(2, arrays.StrayByteOrderMarks);
+    }
 }

@@ -54,6 +54,7 @@ public sealed class RecordParserTests
     [Theory]
     [InlineData("""{"user":"a@x.com","timestamp":1750000000000,"timeStamp":1750000000001,"x":1,"y":2,"z":3}""", "keys 'timestamp' and 'timeStamp' both map to column timestamp")]
     [InlineData("""{"user":"a@x.com","user":"b@x.com","timestamp":1750000000000,"x":1,"y":2,"z":3}""", "key 'user' appears twice")]
+    [InlineData("""{"user":"a@x.com","timestamp":1750000000000,"x":1,"y":2,"z":3,"source":"a","source":"b"}""", "key 'source' appears twice")]
     public void Two_keys_for_one_column_are_a_conflict_not_a_silent_choice(string json, string detail)
     {
         var (ok, b, why, _) = Parse(LandingSource.Accelerometer, json);

@@ -381,6 +381,8 @@ public sealed class Ingestor
         manifest.Gzip = scanner.WasGzip;
         manifest.Bom = scanner.HadBom;
         if (scanner.WasUtf16) manifest.Warnings.Add("UTF-16 text transcoded to UTF-8");
+        if (scanner.StrayByteOrderMarks > 0)
+            manifest.Warnings.Add($"{scanner.StrayByteOrderMarks} byte order mark(s) after the start of the object skipped (files saved with one and concatenated)");
         if (scanner.UnwrappedArray)
         {
             manifest.UnwrappedArray = true;

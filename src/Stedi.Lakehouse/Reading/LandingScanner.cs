@@ -66,6 +66,10 @@ public sealed class LandingScanner
 
     private const string CorruptPrefix = "compressed data is corrupt: ";
 
+    /// <summary>Byte order marks found at the start of a record other than the object's first (files saved with one and
+    /// concatenated); each was skipped like the leading one.</summary>
+    public int StrayByteOrderMarks { get; private set; }
+
     /// <summary>Whether the object was one top-level JSON array, unwrapped: each element was scanned as a record.</summary>
     public bool UnwrappedArray { get; private set; }
 
@@ -92,8 +96,12 @@ public sealed class LandingScanner
         long accLine = 0, accOffset = 0;
         var state = new DepthState();
         var first = true;
-        while (lines.Next(out var line, out var lineNo, out var offset, out var tooLong))
+        ReadOnlyMemory<byte> line = default;
+        long lineNo = 0, offset = 0;
+        bool tooLong = false, again = false; // again: the line read last starts a record after the one cut short before it
+        while (again || lines.Next(out line, out lineNo, out offset, out tooLong))
         {
+            again = false;
             if (first)
             {
                 first = false;
@@ -109,6 +117,13 @@ public sealed class LandingScanner
             var trimmed = Trim(line.Span);
             if (acc.Length == 0)
             {
+                // A byte order mark at the start of a later line: files saved with one and concatenated (cat a.json b.json).
+                if (trimmed.Length >= 3 && trimmed[0] == 0xEF && trimmed[1] == 0xBB && trimmed[2] == 0xBF)
+                {
+                    var skip = line.Span.IndexOf((byte)0xEF) + 3;
+                    line = line[skip..]; offset += skip; trimmed = trimmed[3..];
+                    StrayByteOrderMarks++;
+                }
                 if (trimmed.IsEmpty) continue;
                 if (trimmed[0] != (byte)'{')
                 {
@@ -146,7 +161,7 @@ public sealed class LandingScanner
                     state.Feed(line.Span);
                 }
                 // The common case, one object per line: handed on as a slice of the read buffer, valid until the next record.
-                if (state.Depth == 0 || state.Broken) { yield return new(line, lineNo, offset, state.Broken ? ReasonCodes.InvalidJson : null); state = default; continue; }
+                if (state.Depth == 0 || state.Broken) { yield return new(line, lineNo, offset, state.Broken ? state.BrokenReason : null); state = default; continue; }
                 acc.Write(line.Span); acc.WriteByte((byte)'\n');
                 accLine = lineNo; accOffset = offset;
                 continue;
@@ -162,9 +177,20 @@ public sealed class LandingScanner
                 yield return new(line, lineNo, offset, null);
                 continue;
             }
+            // A line that cannot go on the record (an object opening where only a key may start, a value after a value):
+            // the record was cut short before it, and this line starts the next one (a pretty-printed record cut short
+            // would otherwise swallow every record after it).
+            if (!trimmed.IsEmpty && state.CannotContinueWith(LastSignificant(Held(acc).Span), trimmed[0]))
+            {
+                yield return new(Held(acc), accLine, accOffset, ReasonCodes.TruncatedJson,
+                    $"the record starting at line {accLine} is cut short: line {lineNo} cannot continue it");
+                acc.SetLength(0); state = default;
+                again = true;
+                continue;
+            }
             state.Feed(line.Span);
             acc.Write(line.Span); acc.WriteByte((byte)'\n');
-            if (state.Broken) { yield return new(Held(acc), accLine, accOffset, ReasonCodes.InvalidJson); acc.SetLength(0); state = default; }
+            if (state.Broken) { yield return new(Held(acc), accLine, accOffset, state.BrokenReason); acc.SetLength(0); state = default; }
             else if (state.Depth == 0) { yield return new(Held(acc), accLine, accOffset, null); acc.SetLength(0); state = default; }
             else if (acc.Length > MaxRecordBytes) { yield return new(Held(acc)[..KeptBytes], accLine, accOffset, ReasonCodes.RecordTooLarge); acc.SetLength(0); state = default; }
         }
@@ -242,10 +268,12 @@ public sealed class LandingScanner
         {
             BytesRead = reader.Position;
             HadBom = reader.HadBom;
+            StrayByteOrderMarks = reader.StrayByteOrderMarks;
             yield return record;
         }
         BytesRead = reader.Position;
         HadBom = reader.HadBom;
+        StrayByteOrderMarks = reader.StrayByteOrderMarks;
         ArrayElements = reader.Elements;
         ArrayNotClosed = !reader.Closed;
         if (reader.Corrupt is not null)
@@ -309,6 +337,13 @@ public sealed class LandingScanner
 
     private static bool IsWs(byte c) => c is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n';
 
+    /// <summary>The last byte of <paramref name="s"/> that is not white space, or 0.</summary>
+    private static byte LastSignificant(ReadOnlySpan<byte> s)
+    {
+        for (var i = s.Length - 1; i >= 0; i--) if (!IsWs(s[i])) return s[i];
+        return 0;
+    }
+
     private static bool IsBalancedAlone(ReadOnlySpan<byte> s)
     {
         var st = default(DepthState);
@@ -316,11 +351,40 @@ public sealed class LandingScanner
         return !st.Broken && st.Depth == 0;
     }
 
-    /// <summary>Tracks object/array nesting across lines, ignoring brackets inside strings.</summary>
+    /// <summary>
+    /// Tracks object/array nesting across lines, ignoring brackets inside strings. A string still open at the end of a
+    /// line breaks the record: JSON strings cannot hold a raw line break, so the quote that would close it belongs to
+    /// text further down (an unclosed quote would otherwise turn every record after it inside out).
+    /// </summary>
     private struct DepthState
     {
         public int Depth;
         public bool InString, Escape, Broken;
+
+        /// <summary>Broken because a string was still open at the end of a line: the record was cut short there.</summary>
+        public bool CutInString;
+
+        /// <summary>The reason code of a broken record.</summary>
+        public readonly string BrokenReason => CutInString ? ReasonCodes.TruncatedJson : ReasonCodes.InvalidJson;
+
+        /// <summary>Bit d − 1 set when the container open at depth d (1 to 64) is an object rather than an array.</summary>
+        public ulong Objects;
+
+        /// <summary>Whether the innermost open container is an object (false at depth 0 and beyond depth 64).</summary>
+        public readonly bool InObject => Depth is > 0 and <= 64 && (Objects & (1UL << (Depth - 1))) != 0;
+
+        /// <summary>Whether the innermost open container is an array (false at depth 0 and beyond depth 64).</summary>
+        public readonly bool InArray => Depth is > 0 and <= 64 && (Objects & (1UL << (Depth - 1))) == 0;
+
+        /// <summary>
+        /// Whether a line starting with <paramref name="next"/> cannot go on the record whose text so far ends with
+        /// <paramref name="last"/> (its last byte that is not white space): inside an object only a key, ',' or '}' may
+        /// follow anything but ':'; inside an array only ',' or ']' may follow a value. Such a line means the record was
+        /// cut short before it.
+        /// </summary>
+        public readonly bool CannotContinueWith(byte last, byte next) =>
+            (InObject && last != (byte)':' && next is not ((byte)'"' or (byte)'}' or (byte)','))
+            || (InArray && last is not ((byte)',' or (byte)'[') && next is not ((byte)',' or (byte)']'));
 
         /// <summary>Where (in the last span fed) the depth first came back to 0 after a '}' or ']', or −1.</summary>
         public int FirstClose;
@@ -341,7 +405,12 @@ public sealed class LandingScanner
                 switch (c)
                 {
                     case (byte)'"': InString = true; break;
-                    case (byte)'{' or (byte)'[': Depth++; break;
+                    case (byte)'{':
+                        if (++Depth <= 64) Objects |= 1UL << (Depth - 1);
+                        break;
+                    case (byte)'[':
+                        if (++Depth <= 64) Objects &= ~(1UL << (Depth - 1));
+                        break;
                     case (byte)'}' or (byte)']':
                         Depth--;
                         if (Depth < 0) Broken = true;
@@ -349,6 +418,7 @@ public sealed class LandingScanner
                         break;
                 }
             }
+            if (InString) Broken = CutInString = true; // every span fed ends a line
         }
     }
 
@@ -477,7 +547,7 @@ public sealed class LandingScanner
     private sealed class ArrayReader(Stream s)
     {
         private static readonly SearchValues<byte> Structural = SearchValues.Create("\"{}[]"u8);
-        private static readonly SearchValues<byte> StringSpecial = SearchValues.Create("\"\\"u8);
+        private static readonly SearchValues<byte> StringSpecial = SearchValues.Create("\"\\\n"u8);
         private static readonly SearchValues<byte> ScalarEnd = SearchValues.Create(" \t\r\n,]"u8);
 
         private enum State { Start, Separator, AfterArray, Done }
@@ -492,6 +562,8 @@ public sealed class LandingScanner
 
         /// <summary>Whether the content started with a UTF-8 BOM.</summary>
         public bool HadBom { get; private set; }
+        /// <summary>Byte order marks skipped before later elements.</summary>
+        public int StrayByteOrderMarks { get; private set; }
         /// <summary>Whether the closing bracket was read.</summary>
         public bool Closed { get; private set; }
         /// <summary>Elements read.</summary>
@@ -519,6 +591,8 @@ public sealed class LandingScanner
                         continue;
                     case State.Separator:
                         if (!SkipWhitespace()) { _state = State.Done; return false; }
+                        // A byte order mark before an element (arrays saved with one and pasted together): skipped.
+                        if (_buf[_pos] == 0xEF && _end - _pos >= 3 && _buf[_pos + 1] == 0xBB && _buf[_pos + 2] == 0xBF) { _pos += 3; StrayByteOrderMarks++; continue; }
                         switch (_buf[_pos])
                         {
                             case (byte)',': _pos++; continue;
@@ -544,12 +618,13 @@ public sealed class LandingScanner
             _held.SetLength(0);
             _heldTotal = 0;
             int start = _pos, p = _pos, depth = 0;
-            bool inString = false, escape = false, complete;
+            bool inString = false, escape = false, cut = false, complete;
+            ulong objects = 0;
             var bare = kind is not ((byte)'{' or (byte)'[' or (byte)'"');
             while (true)
             {
-                complete = bare ? AdvanceBare(ref p) : Advance(ref p, ref depth, ref inString, ref escape);
-                if (complete || _eof) break;
+                complete = bare ? AdvanceBare(ref p) : Advance(ref p, ref depth, ref inString, ref escape, ref objects, ref cut);
+                if (complete || cut || _eof) break;
                 Hold(start, _end);
                 Refill();
                 start = p = 0;
@@ -561,6 +636,10 @@ public sealed class LandingScanner
             var total = _heldTotal == 0 ? bytes.Length : _heldTotal;
             if (total > MaxRecordBytes)
                 return new(bytes[..Math.Min(bytes.Length, KeptBytes)], line, offset, ReasonCodes.RecordTooLarge, $"array element {element} is longer than {MaxRecordBytes} bytes");
+            if (cut)
+                return new(bytes, line, offset, ReasonCodes.TruncatedJson, _buf[p] == (byte)'\n'
+                    ? $"array element {element} is cut short: a string is still open at the end of line {LineAt(p)}"
+                    : $"array element {element} is cut short: another object starts at line {LineAt(p)} before it closes");
             if (!complete && !bare)
                 return new(bytes, line, offset, ReasonCodes.TruncatedJson, $"array element {element} is cut short: the object ends before its closing bracket");
             if (kind == (byte)'{') return new(bytes, line, offset, null);
@@ -570,8 +649,14 @@ public sealed class LandingScanner
                 : new(bytes, line, offset, ReasonCodes.NotAnObject, $"array element {element} is {what}, not a JSON object");
         }
 
-        /// <summary>Moves <paramref name="p"/> through an object, array or string element; true when it ended (p past its last byte).</summary>
-        private bool Advance(ref int p, ref int depth, ref bool inString, ref bool escape)
+        /// <summary>
+        /// Moves <paramref name="p"/> through an object, array or string element; true when it ended (p past its last
+        /// byte). Sets <paramref name="cut"/> (p at the byte where the next element starts) when the element cannot go on:
+        /// a raw line break inside a string (never valid JSON: the quote that would close it belongs to later text), or
+        /// an object opening directly inside an object where only a key may start (not a value after ':') — the element
+        /// was cut short and the next one begins there.
+        /// </summary>
+        private bool Advance(ref int p, ref int depth, ref bool inString, ref bool escape, ref ulong objects, ref bool cut)
         {
             while (p < _end)
             {
@@ -581,6 +666,7 @@ public sealed class LandingScanner
                     var i = _buf.AsSpan(p, _end - p).IndexOfAny(StringSpecial);
                     if (i < 0) { p = _end; return false; }
                     p += i;
+                    if (_buf[p] == (byte)'\n') { cut = true; return false; }
                     if (_buf[p++] == (byte)'\\') { escape = true; continue; }
                     inString = false;
                     if (depth == 0) return true; // a string element
@@ -592,11 +678,30 @@ public sealed class LandingScanner
                 switch (_buf[p++])
                 {
                     case (byte)'"': inString = true; break;
-                    case (byte)'{' or (byte)'[': depth++; break;
+                    case (byte)'{':
+                        if (depth is > 0 and <= 64 && (objects & (1UL << (depth - 1))) != 0 && PreviousSignificant(p - 1) is not ((byte)':' or 0))
+                        {
+                            p--;
+                            cut = true;
+                            return false;
+                        }
+                        if (++depth <= 64) objects |= 1UL << (depth - 1);
+                        break;
+                    case (byte)'[':
+                        if (++depth <= 64) objects &= ~(1UL << (depth - 1));
+                        break;
                     default: if (--depth <= 0) return true; break;
                 }
             }
             return false;
+        }
+
+        /// <summary>The last byte before <paramref name="q"/> in the element that is not white space (looking into the
+        /// bytes held from earlier buffers when needed), or 0 when there is none at hand.</summary>
+        private byte PreviousSignificant(int q)
+        {
+            var b = LastSignificant(_buf.AsSpan(0, q));
+            return b != 0 || _held.Length == 0 ? b : LastSignificant(Held(_held).Span);
         }
 
         /// <summary>Moves <paramref name="p"/> to the end of a bare value (number, literal or stray text): whitespace, ',' or ']'.</summary>

@@ -196,6 +196,8 @@ public sealed class RecordParser
                 if (ci < 0)
                 {
                     name ??= r.GetString()!;
+                    // The same unknown key twice: extra_fields would hold both and a reader's json_extract pick one.
+                    if (_unknown.Contains(name)) return Reject(ReasonCodes.ConflictingKeys, $"key '{name}' appears twice", out rejection);
                     _unknown.Add(name);
                     _extras.Append(_extras.Length == 0 ? '{' : ',').Append(JsonSerializer.Serialize(name)).Append(':').Append(RawText(json, ref r));
                     r.Skip();
