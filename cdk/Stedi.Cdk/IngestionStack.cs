@@ -186,6 +186,23 @@ public sealed class IngestionStack : Stack
                 ["Bool"] = new Dictionary<string, object> { ["aws:SecureTransport"] = "false" },
             },
         }));
+        // A topic policy replaces SNS's default one (which let the account publish): without this Allow, CloudWatch's
+        // alarm actions are refused ("no resource-based policy allows the SNS:Publish action") and no alarm ever
+        // notifies anyone. Scoped to this account's alarms (SNS developer guide, "Amazon SNS access control" and the
+        // confused-deputy conditions aws:SourceAccount / aws:SourceArn).
+        AlarmTopic.AddToResourcePolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "AllowCloudWatchAlarmsOfThisAccount",
+            Effect = Effect.ALLOW,
+            Principals = [new ServicePrincipal("cloudwatch.amazonaws.com")],
+            Actions = ["sns:Publish"],
+            Resources = [AlarmTopic.TopicArn],
+            Conditions = new Dictionary<string, object>
+            {
+                ["StringEquals"] = new Dictionary<string, object> { ["aws:SourceAccount"] = Account },
+                ["ArnLike"] = new Dictionary<string, object> { ["aws:SourceArn"] = $"arn:{Partition}:cloudwatch:{Region}:{Account}:alarm:*" },
+            },
+        }));
         if (config.AlarmEmail is { } email) AlarmTopic.AddSubscription(new EmailSubscription(email));
         var action = new SnsAction(AlarmTopic);
 

@@ -49,6 +49,11 @@ public static class GlueTables
     /// for older devices' data). Athena enumerates every hour of the range that a query does not exclude.</summary>
     public const string ReadingHourProjectionStart = "2015-01-01-00";
 
+    /// <summary>Last hour of the <c>reading_hour</c> projection: one day ahead of the query's time, as the ingest's
+    /// default time window accepts readings up to now + 1 day (<c>TimeWindow.Default</c>); with <c>NOW</c> alone Athena
+    /// would not see such readings until their hour came.</summary>
+    public const string ReadingHourProjectionEnd = "NOW+1DAYS";
+
     /// <summary>The published tables of a profile, in <see cref="Tables.Published(ConsentProfile)"/> order.</summary>
     /// <param name="profile">Consent profile (it decides machine_learning_curated's columns).</param>
     /// <param name="lakeBucketName">The lake bucket (a CDK token in the stack).</param>
@@ -86,7 +91,7 @@ public static class GlueTables
     /// Athena partition projection for a table's single partition key
     /// (https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html): <c>reading_hour</c> as a
     /// <c>date</c> in <c>yyyy-MM-dd-HH</c> (<see cref="Partitioning.ReadingHour"/>), one value per hour from
-    /// <see cref="ReadingHourProjectionStart"/> to <c>NOW</c>; <c>email_bucket</c> as an <c>integer</c> 0..15 written with
+    /// <see cref="ReadingHourProjectionStart"/> to <see cref="ReadingHourProjectionEnd"/> (now + 1 day); <c>email_bucket</c> as an <c>integer</c> 0..15 written with
     /// two digits (<see cref="Partitioning.EmailBucket"/>); and <c>storage.location.template</c> naming the partition's
     /// folder. Athena then neither reads nor needs partitions in the Glue catalog.
     /// </summary>
@@ -105,7 +110,7 @@ public static class GlueTables
             case Tables.ReadingHour:
                 p[$"projection.{key}.type"] = "date";
                 p[$"projection.{key}.format"] = "yyyy-MM-dd-HH";
-                p[$"projection.{key}.range"] = $"{ReadingHourProjectionStart},NOW";
+                p[$"projection.{key}.range"] = $"{ReadingHourProjectionStart},{ReadingHourProjectionEnd}";
                 p[$"projection.{key}.interval"] = "1";
                 p[$"projection.{key}.interval.unit"] = "HOURS";
                 break;

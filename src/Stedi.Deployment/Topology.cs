@@ -171,7 +171,8 @@ public static class Topology
     /// Ingest <c>/tmp</c>: 10,240 MB, Lambda's maximum. Ingest spills staged rows as Parquet and quarantined records as
     /// JSON lines to <c>/tmp</c> before uploading them. Staged Parquet is a fraction of the landing JSON, but a
     /// quarantine line carries the raw record plus its key, line, offset and reason, so an object whose records are
-    /// mostly bad needs up to about twice its size: 2 × <see cref="MaxObjectBytes"/> = 10,240 MiB. The storage above
+    /// mostly bad needs up to about twice its size: the guard is sized so that 2 × <see cref="MaxObjectBytes"/> and 1 GiB
+    /// more fit (<see cref="EphemeralStorageBoundBytes"/>). The storage above
     /// the free 512 MB adds about 1.3 % to an ingest invocation's duration price.
     /// </summary>
     public const int IngestEphemeralStorageMb = 10_240;
@@ -209,16 +210,25 @@ public static class Topology
 
     private const long GiB = 1L << 30;
 
+    /// <summary>The largest object the ingest timeout allows, rounded down to whole GiB: 1.08 GB in 26 s is 41 MB/s on
+    /// the benchmark machine, 20.7 MB/s at <see cref="AssumedLambdaSlowdown"/>; a third of the 900 s timeout is 300 s,
+    /// i.e. 6.2 GB, rounded down to 5 GiB.</summary>
+    public const long TimeoutBoundBytes =
+        MeasuredIngestBytes * (IngestTimeoutSeconds / GuardTimeoutDivisor) / (MeasuredIngestSeconds * AssumedLambdaSlowdown) / GiB * GiB;
+
+    /// <summary>The largest object ingest's <c>/tmp</c> holds the spills of, rounded down to whole GiB: a mostly bad
+    /// object spills about twice its size as quarantine lines, beside its staged Parquet, so (10,240 MiB − 1 GiB of
+    /// headroom) / 2 = 4.5 GiB, rounded down to 4 GiB.</summary>
+    public const long EphemeralStorageBoundBytes = ((long)IngestEphemeralStorageMb * 1024 * 1024 - GiB) / 2 / GiB * GiB;
+
     /// <summary>
     /// The object size guard (<see cref="Env.MaxObjectBytes"/>): the largest landing object one ingest accepts; larger
     /// ones are answered <c>object_too_large</c> (a manifest and quarantine record) instead of timing out five times.
-    /// Sized from the measurement above, rounded down to whole GiB: 1.08 GB in 26 s is 41 MB/s on the benchmark
-    /// machine, 20.7 MB/s at <see cref="AssumedLambdaSlowdown"/>; a third of the 900 s timeout is 300 s, i.e. 6.2 GB,
-    /// rounded down to <b>5 GiB</b> (5,368,709,120 bytes; ~259 s at 20.7 MB/s). The guard compares the stored size (HEAD's
+    /// The smaller of <see cref="TimeoutBoundBytes"/> (5 GiB) and <see cref="EphemeralStorageBoundBytes"/> (4 GiB):
+    /// <b>4 GiB</b> (4,294,967,296 bytes; ~207 s at 20.7 MB/s). The guard compares the stored size (HEAD's
     /// Content-Length): a gzip object expands several times while it is read, which this guard does not bound.
     /// </summary>
-    public const long MaxObjectBytes =
-        MeasuredIngestBytes * (IngestTimeoutSeconds / GuardTimeoutDivisor) / (MeasuredIngestSeconds * AssumedLambdaSlowdown) / GiB * GiB;
+    public const long MaxObjectBytes = TimeoutBoundBytes < EphemeralStorageBoundBytes ? TimeoutBoundBytes : EphemeralStorageBoundBytes;
 
     // ---------------------------------------------------------------- environment
 

@@ -103,7 +103,11 @@ public sealed class AwsJsonClient : IDisposable
                 using var message = await BuildSignedRequestAsync(operation, body, ct).ConfigureAwait(false);
                 response = await _http.SendAsync(message, ct).ConfigureAwait(false);
             }
-            catch (HttpRequestException) when (attempt < MaxAttempts)
+            // A connection failure, or the client's own timeout (HttpClient throws TaskCanceledException when its
+            // Timeout elapses, not when the caller cancels): both are retried, so a stalled call at a cold start does
+            // not fail the invocation.
+            catch (Exception e) when (attempt < MaxAttempts && !ct.IsCancellationRequested
+                                      && e is HttpRequestException or TaskCanceledException)
             {
                 await Task.Delay(Backoff.Delay(attempt), ct).ConfigureAwait(false);
                 continue;

@@ -62,7 +62,7 @@ public sealed class CatalogStackTests(SynthFixture synth)
             {
                 Assert.Equal("date", P($"projection.{key}.type"));
                 Assert.Equal("yyyy-MM-dd-HH", P($"projection.{key}.format"));
-                Assert.Equal("2015-01-01-00,NOW", P($"projection.{key}.range"));
+                Assert.Equal("2015-01-01-00,NOW+1DAYS", P($"projection.{key}.range"));
                 Assert.Equal("1", P($"projection.{key}.interval"));
                 Assert.Equal("HOURS", P($"projection.{key}.interval.unit"));
                 // the format is the one the engine names hours with

@@ -50,7 +50,7 @@ public sealed class IngestionStackTests(SynthFixture synth)
         {
             Assert.Equal(common.Order(), env.EnumerateObject().Select(p => p.Name).Where(n => n != Topology.Env.Source).Order());
             Assert.Equal(Topology.MaxObjectBytes.ToString(CultureInfo.InvariantCulture), env.GetProperty(Topology.Env.MaxObjectBytes).GetString());
-            Assert.Equal(5L << 30, Topology.MaxObjectBytes);
+            Assert.Equal(4L << 30, Topology.MaxObjectBytes);
             Assert.Contains(secretId, TemplateJson.Render(env.GetProperty(Topology.Env.CustomerKeySecretId)));
             Assert.Equal("strict", env.GetProperty(Topology.Env.Profile).GetString());
             Assert.Equal("stedi_dev", env.GetProperty(Topology.Env.GlueDatabase).GetString());

@@ -53,6 +53,28 @@ public sealed class SecurityTests(SynthFixture synth)
         Assert.Contains(topicPolicy.Props.GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray(), IsDenyInsecureTransport);
     }
 
+    [Fact]
+    public void The_alarm_topic_lets_this_accounts_CloudWatch_alarms_publish()
+    {
+        // A topic policy replaces SNS's default one: with only the Deny, CloudWatch could not publish and no alarm would notify.
+        var statements = synth.Strict.Ingestion.Resources("AWS::SNS::TopicPolicy").Single().Props
+            .GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray().ToList();
+        var allow = Assert.Single(statements, s => s.GetProperty("Effect").GetString() == "Allow");
+        Assert.Equal("cloudwatch.amazonaws.com", allow.GetProperty("Principal").GetProperty("Service").GetString());
+        Assert.Equal("sns:Publish", allow.GetProperty("Action").GetString());
+        var condition = allow.GetProperty("Condition");
+        Assert.True(condition.GetProperty("StringEquals").TryGetProperty("aws:SourceAccount", out _));
+        var sourceArn = condition.GetProperty("ArnLike").GetProperty("aws:SourceArn").GetRawText();
+        Assert.Contains(":cloudwatch:", sourceArn);
+        Assert.Contains(":alarm:*", sourceArn);
+        // Every alarm's action is that topic.
+        var topic = synth.Strict.Ingestion.Resources("AWS::SNS::Topic").Single().Id;
+        var alarms = synth.Strict.Ingestion.Resources("AWS::CloudWatch::Alarm").ToList();
+        Assert.NotEmpty(alarms);
+        foreach (var (id, props) in alarms)
+            Assert.Equal(topic, props.GetProperty("AlarmActions")[0].GetProperty("Ref").GetString());
+    }
+
     private static bool IsDenyInsecureTransport(JsonElement s) =>
         s.GetProperty("Effect").GetString() == "Deny"
         && s.TryGetProperty("Condition", out var c)

@@ -29,6 +29,45 @@ public sealed class SecretsManagerSecretTests(MotoLake moto) : IClassFixture<Mot
     }
 
     [Fact]
+    public async Task A_call_that_stalls_past_the_client_timeout_is_retried()
+    {
+        // HttpClient reports its own timeout as TaskCanceledException (not HttpRequestException): a stalled first call
+        // at a cold start was not retried and failed the invocation.
+        var name = await CreateSecretAsync("read after one stalled call");
+        var stall = new StallFirstRequest();
+        using var http = new HttpClient(stall) { Timeout = TimeSpan.FromMilliseconds(500) };
+        using var secret = new SecretsManagerSecret("us-east-1", AwsLake.EmulatorCredentials, moto.Endpoint, http);
+
+        Assert.Equal("read after one stalled call", await secret.GetStringAsync(name));
+        Assert.Equal(2, stall.Requests);
+    }
+
+    [Fact]
+    public async Task A_call_the_caller_cancels_is_not_retried()
+    {
+        var stall = new StallFirstRequest();
+        using var http = new HttpClient(stall) { Timeout = TimeSpan.FromSeconds(30) };
+        using var secret = new SecretsManagerSecret("us-east-1", AwsLake.EmulatorCredentials, moto.Endpoint, http);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => secret.GetStringAsync("stedi/any", cts.Token));
+        Assert.Equal(1, stall.Requests);
+    }
+
+    /// <summary>A network that never answers the first request (the connection stalls) and passes the rest to moto.</summary>
+    private sealed class StallFirstRequest() : DelegatingHandler(new HttpClientHandler())
+    {
+        private int _requests;
+        public int Requests => Volatile.Read(ref _requests);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _requests) == 1) await Task.Delay(Timeout.Infinite, cancellationToken);
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task A_missing_secret_is_a_resource_not_found_error()
     {
         using var secret = new SecretsManagerSecret("us-east-1", AwsLake.EmulatorCredentials, moto.Endpoint);
