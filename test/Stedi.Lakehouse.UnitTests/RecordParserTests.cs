@@ -65,6 +65,27 @@ public sealed class RecordParserTests
     }
 
     [Fact]
+    public void A_serial_or_customer_record_longer_than_the_consent_index_can_hold_is_quarantined_alone()
+    {
+        // The index keys on serials (a DynamoDB sort key holds 1,024 bytes) and keeps customer versions whole (an item
+        // 400 KB): past either, the object's index write failed on every retry, good records with it.
+        var serial = new string('s', RecordParser.MaxSerialBytes);
+        Assert.True(Parse(LandingSource.StepTrainer, $$"""{"sensorReadingTime":{{T}},"serialNumber":"{{serial}}","distanceFromObject":1}""").Ok);
+        var (ok, _, why, _) = Parse(LandingSource.StepTrainer, $$"""{"sensorReadingTime":{{T}},"serialNumber":"{{serial}}é","distanceFromObject":1}""");
+        Assert.False(ok);
+        Assert.Equal((ReasonCodes.ValueTooLong, "serialNumber: 1,002 bytes, over the 1,000 a serial may have (it is part of the consent index's keys)"), (why.Reason, why.Detail));
+
+        string Customer(string pad) => $$"""{"customerName":"Ann","email":"ann@x.com","phone":"1","birthDay":"1990-01-01","serialNumber":"S-1","registrationDate":{{T}},"lastUpdateDate":{{T}},"shareWithResearchAsOfDate":{{T}},"shareWithPublicAsOfDate":null,"note":"{{pad}}"}""";
+        var fits = Customer("");
+        Assert.True(Parse(LandingSource.Customer, Customer(new string('x', RecordParser.MaxCustomerRecordBytes - fits.Length))).Ok);
+        var big = Parse(LandingSource.Customer, Customer(new string('x', RecordParser.MaxCustomerRecordBytes - fits.Length + 1)));
+        Assert.False(big.Ok);
+        Assert.Equal((ReasonCodes.RecordTooLarge, "a customer record of 350,001 bytes: the consent index keeps each customer version whole, up to 350,000 bytes"), (big.Why.Reason, big.Why.Detail));
+        // A serial over the limit in a customer record too.
+        Assert.Equal(ReasonCodes.ValueTooLong, Parse(LandingSource.Customer, Customer("").Replace("S-1", serial + "x")).Why.Reason);
+    }
+
+    [Fact]
     public void Numbers_as_strings_and_float_formatted_integers_are_normalised_and_counted()
     {
         var (ok, b, _, p) = Parse(LandingSource.StepTrainer, $$"""{"sensorReadingTime":"{{T}}","serialNumber":"S-1","distanceFromObject":3000000000.0}""");

@@ -27,6 +27,8 @@ public static class ReasonCodes
     public const string NotAString = "not_a_string";
     /// <summary>Two keys of one record map to one column (a key twice, or keys differing only in case): no value is chosen silently.</summary>
     public const string ConflictingKeys = "conflicting_keys";
+    /// <summary>A value longer than the consent index can key on (a serial number over <see cref="RecordParser.MaxSerialBytes"/> UTF-8 bytes).</summary>
+    public const string ValueTooLong = "value_too_long";
     /// <summary>The whole object is larger than one invocation may ingest.</summary>
     public const string ObjectTooLarge = "object_too_large";
     /// <summary>The object named by an event no longer exists.</summary>

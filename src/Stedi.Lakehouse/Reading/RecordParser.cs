@@ -106,12 +106,25 @@ public sealed class RecordParser
     private readonly Column[] _cols;
     private readonly byte[][] _utf8Names;
     private readonly Dictionary<string, int> _byName = new(StringComparer.OrdinalIgnoreCase);
-    private readonly int _extra, _line, _consentRaw = -1, _consentCol = -1;
+    private readonly int _extra, _line, _consentRaw = -1, _consentCol = -1, _serialCol = -1;
     private readonly int[] _required, _windowed;
     private readonly string?[] _seenAs;
     private readonly bool[] _hasValue; // a non-null value was stored: required columns hold 0, not null, until set
     private readonly List<string> _notes = [], _unknown = [];
     private readonly StringBuilder _extras = new();
+
+    /// <summary>
+    /// Longest serial number accepted, in UTF-8 bytes: 1,000. A serial is part of keys of the consent index, and a
+    /// DynamoDB sort key holds at most 1,024 bytes (a partition key 2,048); a longer one would fail the whole object's
+    /// index write, good records with it, on every retry.
+    /// </summary>
+    public const int MaxSerialBytes = 1_000;
+
+    /// <summary>
+    /// Largest customer record accepted, in bytes: 350,000. The consent index keeps each customer version whole (its
+    /// canonical text), and a DynamoDB item holds at most 400 KB with its other attributes.
+    /// </summary>
+    public const int MaxCustomerRecordBytes = 350_000;
 
     /// <summary>Creates a parser for one source.</summary>
     /// <param name="source">The landing source.</param>
@@ -132,6 +145,7 @@ public sealed class RecordParser
             _consentRaw = _staged.Ordinal(Fields.ConsentRaw);
             _consentCol = _staged.Ordinal(Fields.ShareWithResearchAsOfDate);
         }
+        if (source.Kind != SourceKind.Accelerometer) _serialCol = _staged.Ordinal(Fields.SerialNumber);
         _required = Enumerable.Range(0, _cols.Length).Where(i => !_cols[i].Nullable && i != _line).ToArray();
         Column[] windowed = source.Kind switch
         {
@@ -241,6 +255,12 @@ public sealed class RecordParser
             if (v is StringVector s && s.CodeAt(row) >= 0 && IsBlank(s.Pool[s.CodeAt(row)]))
                 return Reject(ReasonCodes.MissingRequiredField, s.Pool[s.CodeAt(row)].Length == 0 ? $"{_cols[i].Name}: empty" : $"{_cols[i].Name}: blank", out rejection);
         }
+        // The consent index's limits: checked here so that one such record is quarantined, not the object's index write failed.
+        if (_serialCol >= 0 && target[_serialCol] is StringVector serials && serials.CodeAt(row) is var sc and >= 0
+            && serials.Pool[sc].Length * 3 > MaxSerialBytes && Encoding.UTF8.GetByteCount(serials.Pool[sc]) is var serialBytes and > MaxSerialBytes)
+            return Reject(ReasonCodes.ValueTooLong, $"serialNumber: {serialBytes:N0} bytes, over the {MaxSerialBytes:N0} a serial may have (it is part of the consent index's keys)", out rejection);
+        if (_source.Kind == SourceKind.Customer && json.Length > MaxCustomerRecordBytes)
+            return Reject(ReasonCodes.RecordTooLarge, $"a customer record of {json.Length:N0} bytes: the consent index keeps each customer version whole, up to {MaxCustomerRecordBytes:N0} bytes", out rejection);
         foreach (var i in _windowed)
         {
             var v = (LongVector)target[i];
