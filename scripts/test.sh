@@ -18,6 +18,20 @@ if [ -z "${STEDI_MOTO_ENDPOINT:-}" ] && ! "${STEDI_MOTO_PYTHON:-python3}" -c "im
   echo "moto is not installed: pip install 'moto[server]'" >&2; exit 2
 fi
 
+# The HTML report test (test/Stedi.Cli.Tests) opens the report in headless Chromium, Debian's package "chromium".
+# A fresh machine (CI's included) may not have it: install it when it is missing.
+if ! command -v chromium >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo="sudo"
+  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$sudo" ]; }; then
+    echo "installing chromium (apt-get) for the HTML report test"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null \
+      || { echo "installing chromium failed; the HTML report test needs it" >&2; exit 2; }
+  else
+    echo "chromium is missing and cannot be installed here (needs apt-get and root or sudo); the HTML report test will fail" >&2
+  fi
+fi
+
 if [ $fast -eq 0 ] && [ -f package-lock.json ] && [ ! -d node_modules/aws-cdk ]; then
   npm ci --no-audit --no-fund >/dev/null || { echo "npm ci failed" >&2; exit 2; }
 fi

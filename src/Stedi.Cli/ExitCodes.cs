@@ -26,6 +26,14 @@ internal static class ExitCodes
 /// <summary>The command cannot run as asked; the message says what to do instead (exit code 2).</summary>
 internal sealed class UsageException(string message) : Exception(message);
 
+/// <summary>Paths as messages show them.</summary>
+internal static class ShownPath
+{
+    /// <summary>A relative path that does not start with a dot gets "./" ("no lake in ./lake", not "no lake in lake").</summary>
+    public static string Of(string path) =>
+        Path.IsPathRooted(path) || path.StartsWith('.') ? path : "." + Path.DirectorySeparatorChar + path;
+}
+
 /// <summary>Standard error, for messages that must not mix with a command's output.</summary>
 internal static class Stderr
 {
@@ -106,7 +114,7 @@ internal static class LakeProfiles
                 throw new UsageException($"{requestedBy}: the profile must be strict or rubric");
             if (recorded is not null && recorded.ConsentProfile != profile)
                 throw new UsageException(
-                    $"lake {lake} was built with profile {recorded.Profile} (see {LakeMetadata.PathIn(lake)}); {requestedBy} would mix the two profiles' " +
+                    $"lake {ShownPath.Of(lake)} was built with profile {recorded.Profile} (see {LakeMetadata.PathIn(lake)}); {requestedBy} would mix the two profiles' " +
                     $"rules in its tables. {LeaveOut(requestedBy)} to use {recorded.Profile}, or {otherLakeHint}");
         }
         try { LakeMetadata.Ensure(lake, profile, $"stedi {StediVersion.Value}"); }

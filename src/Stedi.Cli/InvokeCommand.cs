@@ -125,7 +125,7 @@ public sealed class InvokeCommand : AsyncCommand<InvokeSettings>
     {
         var lakeDir = s.Lake ?? "lake";
         if (!Directory.Exists(Path.Combine(lakeDir, "catalog")))
-            throw new UsageException($"no lake in {lakeDir}: run `stedi run` first, or pass --lake DIR (or --endpoint URL for moto or AWS)");
+            throw new UsageException($"no lake in {ShownPath.Of(lakeDir)}: run `stedi run` first, or pass --lake DIR (or --endpoint URL for moto or AWS)");
         using var writer = LakeLock.Acquire(lakeDir);
         var env = Environment.GetEnvironmentVariable("STEDI_PROFILE");
         var (requested, requestedBy) = s.Profile is not null ? (s.Profile, $"--profile {s.Profile}")

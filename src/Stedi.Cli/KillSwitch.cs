@@ -14,8 +14,9 @@ namespace Stedi.Cli;
 /// <item><c>queued:N</c>: as soon as N refresh groups are queued — inside the ingest that queued them, after its work was
 /// journaled and before its ledger entry: an ingest cut between its writes.</item>
 /// </list>
-/// The process then sends itself SIGKILL: no <c>finally</c>, no disposal, no flush runs, as after a crash. Unset, nothing
-/// happens. Not for users: it exists for <c>CrashResumeTests</c>.
+/// The process then sends itself SIGKILL: no <c>finally</c>, no disposal, no flush runs, as after a crash. With a third
+/// part, <c>:sigint</c> (<c>refine:10:sigint</c>), it sends itself SIGINT instead, as Ctrl+C would, and goes on: the
+/// command stops as it does for a user. Unset, nothing happens. Not for users: it exists for <c>CrashResumeTests</c>.
 /// </summary>
 internal sealed class KillSwitch
 {
@@ -24,9 +25,13 @@ internal sealed class KillSwitch
 
     private readonly string _kind;
     private readonly long _count;
+    private readonly bool _interrupt;
     private int _fired;
 
-    private KillSwitch(string kind, long count) => (_kind, _count) = (kind, count);
+    private KillSwitch(string kind, long count, bool interrupt) => (_kind, _count, _interrupt) = (kind, count, interrupt);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 
     /// <summary>The switch named by <see cref="Variable"/>, or null when it is unset.</summary>
     /// <exception cref="UsageException">The value is not <c>ingest:N</c>, <c>refine:N</c> or <c>queued:N</c> with N ≥ 1.</exception>
@@ -35,10 +40,11 @@ internal sealed class KillSwitch
         var value = Environment.GetEnvironmentVariable(Variable);
         if (string.IsNullOrEmpty(value)) return null;
         var parts = value.Split(':');
-        if (parts.Length == 2 && parts[0] is "ingest" or "refine" or "queued"
-            && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1)
-            return new KillSwitch(parts[0], n);
-        throw new UsageException($"{Variable}={value}: expected ingest:N, refine:N or queued:N with N at least 1 (a test hook; unset it to run normally)");
+        if (parts.Length is 2 or 3 && parts[0] is "ingest" or "refine" or "queued"
+            && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1
+            && (parts.Length == 2 || parts[2] == "sigint"))
+            return new KillSwitch(parts[0], n, parts.Length == 3);
+        throw new UsageException($"{Variable}={value}: expected ingest:N, refine:N or queued:N with N at least 1, optionally followed by :sigint (a test hook; unset it to run normally)");
     }
 
     /// <summary>Called after each delivery with the number delivered so far.</summary>
@@ -58,6 +64,14 @@ internal sealed class KillSwitch
     {
         // A second thread past the count waits for the kill too: returning, it went on to start (and commit) more work
         // before the signal landed (a CI run saw 12 outcomes where the kill after 10 allows one more in flight).
+        if (_interrupt)
+        {
+            if (Interlocked.Exchange(ref _fired, 1) == 1) return;
+            Console.Error.WriteLine($"{Variable}: interrupting stedi (pid {Environment.ProcessId}) {where}");
+            Console.Error.Flush();
+            SendSignal(Environment.ProcessId, 2); // SIGINT, as Ctrl+C
+            return;
+        }
         if (Interlocked.Exchange(ref _fired, 1) == 1) Thread.Sleep(Timeout.Infinite);
         Console.Error.WriteLine($"{Variable}: killing stedi (pid {Environment.ProcessId}) {where}");
         Console.Error.Flush();

@@ -3,6 +3,8 @@ using Spectre.Console.Cli;
 using Stedi.Cli;
 using Stedi.Lakehouse.Local;
 
+// The commands, for the hint after a parse error.
+string[] commands = ["run", "query", "watch", "report", "emulate", "invoke"];
 var app = new CommandApp();
 app.Configure(c =>
 {
@@ -83,7 +85,9 @@ int ExitCodeOf(Exception e)
         case CommandAppException app:
             if (app.Pretty is { } pretty) Stderr.Console.Write(pretty);
             else Stderr.Error(app.Message);
-            Stderr.Console.MarkupLine("[grey]stedi <command> --help explains the options[/]");
+            Stderr.Console.MarkupLine(args.Length > 0 && commands.Contains(args[0])
+                ? $"[grey]stedi {args[0]} --help explains its options[/]"
+                : "[grey]stedi --help lists the commands[/]");
             return ExitCodes.Usage;
         case UsageException or LakeProfileMismatchException:
             Stderr.Error(e.Message);

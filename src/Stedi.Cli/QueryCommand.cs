@@ -87,7 +87,7 @@ public sealed class QueryCommand : AsyncCommand<QuerySettings>
             return Run(s, sql, copy.Catalog);
         }
         if (!Directory.Exists(Path.Combine(s.Lake, "catalog")))
-            throw new UsageException($"no lake in {s.Lake} (no catalog folder): run `stedi run` first, or pass --lake DIR (or --bucket NAME for a lake bucket)");
+            throw new UsageException($"no lake in {ShownPath.Of(s.Lake)} (no catalog folder): run `stedi run` first, or pass --lake DIR (or --bucket NAME for a lake bucket)");
         return Run(s, sql, new JsonCatalog(Path.Combine(s.Lake, "catalog"), Path.Combine(s.Lake, LocalLake.BucketName)));
     }
 

@@ -93,6 +93,8 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
     public override async Task<int> ExecuteAsync(CommandContext context, RunSettings s, CancellationToken ct)
     {
         var kill = KillSwitch.FromEnvironment();
+        using var interruption = new Interruption(ct, "`stedi run --keep` finishes the run");
+        ct = interruption.Token;
         if (!s.Keep) LakeFolder.EnsureClearable(s.Lake); // before the lock file is created in a folder that is not a lake
         using var writer = LakeLock.Acquire(s.Lake);
         if (!s.Keep)

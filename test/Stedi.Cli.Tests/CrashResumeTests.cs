@@ -98,12 +98,21 @@ public sealed class CrashResumeTests(UninterruptedRun oracle) : IClassFixture<Un
     }
 
     [Fact]
+    public void Interrupted_with_ctrl_c_during_refine_it_stops_says_what_finishes_the_run_and_run_keep_does()
+    {
+        // Ctrl+C once killed the process by the default signal handling: no word on what to do, the cursor left hidden.
+        var left = KillThenResume("refine:10:sigint", parallelism: 2, "after 10 recompute(s)", interrupted: true);
+        Assert.Equal(13, left.Ledger);
+        Assert.True(left.Journal > 0, left.ToString());
+    }
+
+    [Fact]
     public void An_invalid_kill_point_is_a_usage_error()
     {
         using var tmp = new TempFolder();
         var r = Stedi.RunIn(Repo.Root, null, ["run", "--lake", tmp.File("lake")], new Dictionary<string, string?> { ["STEDI_TEST_KILL_AFTER"] = "refine" });
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal("error: STEDI_TEST_KILL_AFTER=refine: expected ingest:N, refine:N or queued:N with N at least 1 (a test hook; unset it to run normally)\n", r.Stderr);
+        Assert.Equal("error: STEDI_TEST_KILL_AFTER=refine: expected ingest:N, refine:N or queued:N with N at least 1, optionally followed by :sigint (a test hook; unset it to run normally)\n", r.Stderr);
     }
 
     [Fact]
@@ -135,14 +144,24 @@ public sealed class CrashResumeTests(UninterruptedRun oracle) : IClassFixture<Un
         Assert.True(left.Journal > 0, left.ToString());
     }
 
-    private LeftBehind KillThenResume(string killAfter, int parallelism, string killedWhere, bool watch = false)
+    private LeftBehind KillThenResume(string killAfter, int parallelism, string killedWhere, bool watch = false, bool interrupted = false)
     {
         using var tmp = new TempFolder();
         var lake = tmp.File("lake");
         var killed = Stedi.RunIn(Repo.Root, null, ["run", "--landing", Repo.Landing, "--lake", lake, "--parallelism", parallelism.ToString()],
             new Dictionary<string, string?> { ["STEDI_TEST_KILL_AFTER"] = killAfter });
-        Assert.True(killed.ExitCode == 137, killed.ToString()); // 128 + SIGKILL
-        Assert.EndsWith($" {killedWhere}\n", killed.Stderr);
+        if (interrupted)
+        {
+            Assert.True(killed.ExitCode == 130, killed.ToString()); // interrupted
+            Assert.Contains($"STEDI_TEST_KILL_AFTER: interrupting stedi (pid ", killed.Stderr);
+            Assert.Contains($" {killedWhere}\nCtrl+C: stopping after the work in flight; `stedi run --keep` finishes the run (again to stop at once)\n", killed.Stderr);
+            Assert.EndsWith("error: interrupted\n", killed.Stderr);
+        }
+        else
+        {
+            Assert.True(killed.ExitCode == 137, killed.ToString()); // 128 + SIGKILL
+            Assert.EndsWith($" {killedWhere}\n", killed.Stderr);
+        }
         var left = LeftBehindIn(lake);
 
         // Before the resume, the report says the tables are behind (exit 1), whichever tables the pending work is for.
