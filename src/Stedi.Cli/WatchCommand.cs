@@ -149,7 +149,7 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
         var summary = await pipeline.SummarizeAsync(session.Elapsed, outcomes, CancellationToken.None);
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"watched {session.Elapsed.TotalSeconds:0.00} s: {polls} poll(s) with changes; lake now:")));
-        SummaryView.Render(summary);
+        SummaryView.Render(summary, "session");
         return failures > 0 ? ExitCodes.DataProblem : ExitCodes.Ok;
     }
 

@@ -114,7 +114,7 @@ public sealed class CommandLineTests
         var r = Stedi.Run("run", "--lake", tmp.File("lake"));
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal("", r.Stderr);
-        Assert.Contains("recomputes 38 for 38 partitions with output", r.Stdout);
+        Assert.Contains("recomputes 38 in this run, 38 partitions with output in the lake", r.Stdout);
     }
 
     [Fact]
