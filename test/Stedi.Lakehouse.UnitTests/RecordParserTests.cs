@@ -85,6 +85,42 @@ public sealed class RecordParserTests
         Assert.Equal(ReasonCodes.ValueTooLong, Parse(LandingSource.Customer, Customer("").Replace("S-1", serial + "x")).Why.Reason);
     }
 
+    [Theory]
+    [InlineData("1655564376.361", ReasonCodes.NotAnInteger, "shareWithResearchAsOfDate: 1655564376.361 is not an integer (looks like seconds)")]
+    [InlineData("1655564376361.5", ReasonCodes.NotAnInteger, "shareWithResearchAsOfDate: 1655564376361.5 is not an integer")]
+    [InlineData("\"1655564376.361\"", ReasonCodes.NotAnInteger, "shareWithResearchAsOfDate: 1655564376.361 is not an integer (looks like seconds)")]
+    [InlineData("1e30", ReasonCodes.OutOfRange, "shareWithResearchAsOfDate: 1e30 is out of range")]
+    public void A_consent_date_that_is_a_number_but_not_a_time_is_quarantined_not_read_as_no_consent(string value, string reason, string detail)
+    {
+        // Once read as null: a consenting customer dropped silently, the producer's bug (seconds with a fraction) unseen.
+        var json = $$"""{"customerName":"Ann","email":"ann@x.com","serialNumber":"S-1","lastUpdateDate":{{T}},"shareWithResearchAsOfDate":{{value}}}""";
+        var (ok, _, why, _) = Parse(LandingSource.Customer, json);
+        Assert.False(ok);
+        Assert.Equal((reason, detail), (why.Reason, why.Detail));
+    }
+
+    [Theory]
+    [InlineData("true")]
+    [InlineData("\"yes\"")]
+    [InlineData("{\"$date\":1655564376361}")]
+    public void A_consent_date_that_is_not_a_number_is_no_consent_and_noted(string value)
+    {
+        var json = $$"""{"customerName":"Ann","email":"ann@x.com","serialNumber":"S-1","lastUpdateDate":{{T}},"shareWithResearchAsOfDate":{{value}}}""";
+        var (ok, b, _, p) = Parse(LandingSource.Customer, json);
+        Assert.True(ok);
+        Assert.True(b[b.Schema.Ordinal(Fields.ShareWithResearchAsOfDate)].IsNull(0));
+        Assert.Contains(p.Normalizations, n => n.StartsWith("shareWithResearchAsOfDate: ", StringComparison.Ordinal) && n.EndsWith(", read as null", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_reading_time_with_a_fraction_says_which_unit_it_looks_like()
+    {
+        var (ok, _, why, _) = Parse(LandingSource.Accelerometer, """{"user":"a@x.com","timestamp":1655564444.103,"x":1,"y":2,"z":3}""");
+        Assert.False(ok);
+        Assert.Equal((ReasonCodes.NotAnInteger, "timestamp: 1655564444.103 is not an integer (looks like seconds)"), (why.Reason, why.Detail));
+        Assert.Equal("timestamp: 1655564444103.5 is not an integer", Parse(LandingSource.Accelerometer, """{"user":"a@x.com","timestamp":1655564444103.5,"x":1,"y":2,"z":3}""").Why.Detail);
+    }
+
     [Fact]
     public void Numbers_as_strings_and_float_formatted_integers_are_normalised_and_counted()
     {

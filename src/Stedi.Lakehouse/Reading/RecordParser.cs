@@ -166,6 +166,17 @@ public sealed class RecordParser
 
     private static bool IsShareDate(Column c) => c.Name.StartsWith("shareWith", StringComparison.Ordinal);
 
+    private static bool IsEpochMillis(Column c) => c.Comment.StartsWith("epoch milliseconds", StringComparison.Ordinal);
+
+    /// <summary>The unit a number with a fraction looks like (its whole part's digits), or null.</summary>
+    private static string? UnitHint(string text)
+    {
+        var t = text.Trim('"');
+        return decimal.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d is > long.MinValue and < long.MaxValue
+            ? TimeWindow.Hint((long)decimal.Truncate(d))
+            : null;
+    }
+
     /// <summary>Parses one record's bytes (one JSON object) and appends it to <paramref name="target"/>; on rejection nothing is appended.</summary>
     /// <param name="json">The record's UTF-8 bytes.</param>
     /// <param name="lineNumber">1-based line where the record starts.</param>
@@ -231,7 +242,12 @@ public sealed class RecordParser
                 _hasValue[ci] = !target[ci].IsNull(row) && r.TokenType != JsonTokenType.Null && error is null;
                 if (error is { } e)
                 {
-                    if (!IsShareDate(col)) return Reject(e.Code, $"{col.Name}: {e.Detail}", out rejection);
+                    // A time with a fraction says which unit it looks like (1655564444.103 is seconds), as one out of the window does.
+                    var detail = e.Code == ReasonCodes.NotAnInteger && IsEpochMillis(col) && UnitHint(RawText(json, ref r)) is { } hint ? $"{e.Detail} ({hint})" : e.Detail;
+                    // A consent date's value that is a number must be a time (a fraction or a number beyond any date is a
+                    // producer's bug, said as for any time); only values that are not numbers mean no consent.
+                    if (!IsShareDate(col) || e.Code is ReasonCodes.NotAnInteger or ReasonCodes.OutOfRange)
+                        return Reject(e.Code, $"{col.Name}: {detail}", out rejection);
                     // Consent dates that are not dates mean "no consent" (docs/ARCHITECTURE.md §2), not a malformed record.
                     _notes.Add($"{col.Name}: {e.Detail}, read as null");
                     ((LongVector)target[ci]).Set(row, (long?)null);
