@@ -51,6 +51,27 @@ public sealed class EncodingTests
         Assert.Contains("UTF-16 text transcoded to UTF-8", m.Warnings);
     }
 
+    [Theory]
+    [InlineData("utf-16le", false)]
+    [InlineData("utf-16be", false)]
+    [InlineData("utf-16le", true)]
+    public async Task Utf16TextWithoutAByteOrderMarkIsTranscodedToo(string encodingName, bool array)
+    {
+        // Once every record was invalid_json with a byte-level message ("'0x00' is an invalid start of a property name").
+        using var run = await WithCustomerAsync();
+        var enc = encodingName == "utf-16le" ? Encoding.Unicode : Encoding.BigEndianUnicode;
+        var lines = Encoding.UTF8.GetString(Lines(3));
+        var text = array ? "[" + string.Join(",", lines.TrimEnd().Split('\n')) + "]" : lines;
+        const string key = "accelerometer/landing/accelerometer-utf16-nobom.json";
+        await run.PutAsync(key, enc.GetBytes(text));
+        await run.DeliverJsonAsync(await run.P.EventForAsync(key));
+        Assert.Equal([T + 1000, T + 1001, T + 1002], run.Longs("SELECT \"timestamp\" FROM accelerometer_trusted ORDER BY 1"));
+        Assert.Empty(run.AllQuarantine());
+        var m = (await run.ManifestAsync(key))!;
+        Assert.Equal(("complete", false), (m.Status, m.Bom));
+        Assert.Contains("UTF-16 text transcoded to UTF-8", m.Warnings);
+    }
+
     [Fact]
     public async Task GzippedUtf16IsReadToo()
     {

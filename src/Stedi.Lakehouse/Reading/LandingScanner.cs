@@ -306,10 +306,14 @@ public sealed class LandingScanner
             rest = new PrefixedStream(inner.AsMemory(0, n), rest);
         }
         // UTF-16 text (what Windows editors save as "Unicode"): transcoded to UTF-8 while streaming; its BOM becomes the UTF-8 BOM the scanner strips.
-        if (n == 2 && ((head[0] == 0xFF && head[1] == 0xFE) || (head[0] == 0xFE && head[1] == 0xFF)))
+        // Without a BOM, a JSON object or array saved as UTF-16 starts with '{' or '[' and a zero byte (little-endian) or
+        // the other way round (big-endian): never UTF-8 JSON, whose text holds no zero byte.
+        var littleEndian = n == 2 && ((head[0] == 0xFF && head[1] == 0xFE) || (head[0] is (byte)'{' or (byte)'[' && head[1] == 0));
+        var bigEndian = n == 2 && ((head[0] == 0xFE && head[1] == 0xFF) || (head[0] == 0 && head[1] is (byte)'{' or (byte)'['));
+        if (littleEndian || bigEndian)
         {
             WasUtf16 = true;
-            var encoding = head[0] == 0xFF ? System.Text.Encoding.Unicode : System.Text.Encoding.BigEndianUnicode;
+            var encoding = littleEndian ? System.Text.Encoding.Unicode : System.Text.Encoding.BigEndianUnicode;
             return System.Text.Encoding.CreateTranscodingStream(rest, encoding, System.Text.Encoding.UTF8);
         }
         return rest;
