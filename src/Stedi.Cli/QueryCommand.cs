@@ -105,7 +105,10 @@ public sealed class QueryCommand : AsyncCommand<QuerySettings>
             var hint = e.Message.Contains("Table with name", StringComparison.Ordinal)
                 ? "\nthe tables you can query: " + string.Join(", ", catalog.LoadAll().Select(t => t.Name).Append("quarantine"))
                 : "";
-            throw new UsageException("query failed: " + e.Message.TrimEnd() + hint);
+            // DuckDB suggests its own catalog's tables ("Did you mean "pg_sequences"?"): not the lake's, so left out.
+            var message = System.Text.RegularExpressions.Regex.Replace(e.Message.TrimEnd(),
+                @"\nDid you mean ""(pg_|duckdb_|information_schema|sqlite_)[^""]*""\?", "");
+            throw new UsageException("query failed: " + message + hint);
         }
 
         using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16);

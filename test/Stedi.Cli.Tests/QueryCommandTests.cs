@@ -87,10 +87,10 @@ public sealed class QueryCommandTests(SmallLake small)
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal(
             "source_key,line_number,byte_offset,reason,detail\n" +
-            "accelerometer/landing/damaged.json,2,82,truncated_json,truncated/invalid JSON: the object ends before its closing brace\n" +
-            "accelerometer/landing/damaged.json,4,170,missing_required_field,timestamp: missing\n" +
-            "accelerometer/landing/damaged.json,5,226,not_a_number,timestamp: not a number\n", r.Stdout);
-        var raw = Stedi.Run("query", "--lake", small.Lake, "--format", "jsonl", "SELECT raw FROM quarantine WHERE line_number = 5");
+            "accelerometer/landing/damaged.json,2,82,truncated_json,the record starting at line 2 is cut short: line 3 is a record of its own\n" +
+            "accelerometer/landing/damaged.json,3,154,missing_required_field,timestamp: missing\n" +
+            "accelerometer/landing/damaged.json,4,210,not_a_number,timestamp: not a number\n", r.Stdout);
+        var raw = Stedi.Run("query", "--lake", small.Lake, "--format", "jsonl", "SELECT raw FROM quarantine WHERE line_number = 4");
         Assert.Equal("{\"raw\":\"{\\\"user\\\":\\\"Jane.Olson@test.com\\\",\\\"timestamp\\\":\\\"soon\\\",\\\"x\\\":1.0,\\\"y\\\":0.0,\\\"z\\\":-1.0}\"}\n", raw.Stdout);
     }
 
@@ -111,6 +111,11 @@ public sealed class QueryCommandTests(SmallLake small)
         Assert.StartsWith("error: query failed: Catalog Error: Table with name customer_landing does not exist!", r.Stderr);
         // DuckDB's own suggestion may name one of its system tables: the last line lists the lake's.
         Assert.EndsWith("\nthe tables you can query: accelerometer_trusted, customer_curated, customer_trusted, machine_learning_curated, step_trainer_trusted, quarantine\n", r.Stderr);
+        // A name close to a system table: DuckDB's suggestion of it is left out (it is not a table of the lake).
+        var near = Stedi.Run("query", "--lake", small.Lake, "SELECT * FROM nosuch");
+        Assert.Equal(2, near.ExitCode);
+        Assert.DoesNotContain("Did you mean \"pg_", near.Stderr);
+        Assert.StartsWith("error: query failed: Catalog Error: Table with name nosuch does not exist!\n", near.Stderr);
     }
 
     [Fact]

@@ -107,7 +107,6 @@ public sealed class SmallLake : IDisposable
     public const string DamagedFile = """
         {"user":"Jane.Olson@test.com","timestamp":1655564439145,"x":1.0,"y":0.0,"z":-1.0}
         {"user":"Jane.Olson@test.com","timestamp":1655564439146,"x":1.0,"y":0.0
-        not json at all
         {"user":"Jane.Olson@test.com","x":1.0,"y":0.0,"z":-1.0}
         {"user":"Jane.Olson@test.com","timestamp":"soon","x":1.0,"y":0.0,"z":-1.0}
         {"user":"Jane.Olson@test.com","timestamp":1655564439147,"x":1.0,"y":0.0,"z":-1.0}

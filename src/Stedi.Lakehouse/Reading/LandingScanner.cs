@@ -172,7 +172,8 @@ public sealed class LandingScanner
             // array element of a pretty-printed record, and is read as part of it.
             if (!trimmed.IsEmpty && trimmed[0] == (byte)'{' && (state.Depth == 1 || line.Span[0] == (byte)'{') && trimmed[^1] == (byte)'}' && IsBalancedAlone(trimmed))
             {
-                yield return new(Held(acc), accLine, accOffset, ReasonCodes.TruncatedJson);
+                yield return new(Held(acc), accLine, accOffset, ReasonCodes.TruncatedJson,
+                    $"the record starting at line {accLine} is cut short: line {lineNo} is a record of its own");
                 acc.SetLength(0); state = default;
                 yield return new(line, lineNo, offset, null);
                 continue;
