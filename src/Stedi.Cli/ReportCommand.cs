@@ -15,7 +15,7 @@ public sealed class ReportSettings : LakeSettings
 {
     /// <summary>Output format.</summary>
     [CommandOption("--format <FORMAT>")]
-    [Description("table (default), csv or json: one row per landing object (json: filtered and quarantined_by_reason as objects)")]
+    [Description("table (the default on a terminal), markdown (the default when the output is not a terminal), csv or json: one row per landing object (json: filtered and quarantined_by_reason as objects)")]
     public string? Format { get; init; }
 
     /// <summary>HTML file.</summary>
@@ -28,8 +28,8 @@ public sealed class ReportSettings : LakeSettings
     public override ValidationResult Validate()
     {
         if (MissingValues.Problem(this) is { } missing) return ValidationResult.Error(missing);
-        if (Format is not null && (!ResultFormatter.TryParse(Format, out var f) || f is not (OutputFormat.Table or OutputFormat.Csv or OutputFormat.Json)))
-            return ValidationResult.Error($"--format must be table, csv or json, not '{Format}'");
+        if (Format is not null && (!ResultFormatter.TryParse(Format, out var f) || f is not (OutputFormat.Table or OutputFormat.Markdown or OutputFormat.Csv or OutputFormat.Json)))
+            return ValidationResult.Error($"--format must be table, markdown, csv or json, not '{Format}'");
         if (OutputFileCheck.Problem("--html", Html) is { } htmlProblem) return ValidationResult.Error(htmlProblem);
         return ValidationResult.Success();
     }
@@ -54,9 +54,10 @@ public sealed class ReportCommand : AsyncCommand<ReportSettings>
         }
         if (s.Html is null || s.Format is not null)
         {
-            ResultFormatter.TryParse(s.Format ?? "table", out var format);
+            // As query: a table fitted to the terminal, markdown when the output goes to a file or a pipe.
+            ResultFormatter.TryParse(s.Format ?? (Console.IsOutputRedirected ? "markdown" : "table"), out var format);
             using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16);
-            ResultFormatter.Write(stdout, format == OutputFormat.Table ? TablePage(model) : DataPage(model), format,
+            ResultFormatter.Write(stdout, format is OutputFormat.Table or OutputFormat.Markdown ? TablePage(model) : DataPage(model), format,
                 format == OutputFormat.Table && !Console.IsOutputRedirected ? ResultFormatter.TerminalWidth() : null, moreRowsHint: null, rowCount: false);
         }
         var t = model.Totals;

@@ -43,12 +43,27 @@ public sealed class ReportTests(SmallLake small)
     [Fact]
     public void The_table_has_a_total_row_and_right_aligned_numbers()
     {
-        var r = Stedi.Run("report", "--lake", small.Lake);
+        var r = Stedi.Run("report", "--lake", small.Lake, "--format", "table");
         Assert.True(r.ExitCode == 0, r.ToString());
         var lines = r.Stdout.Split('\n');
         Assert.Equal("│ step_trainer/landing/step_trainer-1691348232132.json   │ step_trainer  │ complete │  8,680 │      351 │ serial_not_curated 8,329 │           0 │                                                            │           0 │ yes      │      │", lines[6]);
         Assert.Equal("│ total                                                  │               │          │ 10,914 │    1,352 │ 9,559                    │           3 │                                                            │           0 │ yes      │      │", lines[7]);
         Assert.Equal(10, lines.Length); // 3 border lines, header, 4 objects, total, final newline
+    }
+
+    [Fact]
+    public void Redirected_output_is_markdown_by_default_as_querys_is()
+    {
+        // A piped report printed a box table about 260 characters wide.
+        var r = Stedi.Run("report", "--lake", small.Lake);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var lines = r.Stdout.Split('\n');
+        Assert.StartsWith("| landing object ", lines[0]);
+        Assert.StartsWith("|---", lines[1]);
+        Assert.Matches(@"\| +read +\| +accepted +\|", lines[0]);
+        Assert.Matches(@"^\|-+\|-+\|-+\|-+:\|-+:\|", lines[1]); // read and accepted right-aligned
+        Assert.StartsWith("| total ", lines[^2]);
+        Assert.Equal(r.Stdout, Stedi.Run("report", "--lake", small.Lake, "--format", "markdown").Stdout);
     }
 
     [Fact]
