@@ -1,5 +1,6 @@
 using System.Text;
 using Stedi.Lakehouse.Reading;
+using Stedi.Lakehouse.Rules;
 
 namespace Stedi.Lakehouse.UnitTests;
 
@@ -75,14 +76,21 @@ public sealed class RecordParserTests
         Assert.False(ok);
         Assert.Equal((ReasonCodes.ValueTooLong, "serialNumber: 1,002 bytes, over the 1,000 a serial may have (it is part of the consent index's keys)"), (why.Reason, why.Detail));
 
-        string Customer(string pad) => $$"""{"customerName":"Ann","email":"ann@x.com","phone":"1","birthDay":"1990-01-01","serialNumber":"S-1","registrationDate":{{T}},"lastUpdateDate":{{T}},"shareWithResearchAsOfDate":{{T}},"shareWithPublicAsOfDate":null,"note":"{{pad}}"}""";
-        var fits = Customer("");
-        Assert.True(Parse(LandingSource.Customer, Customer(new string('x', RecordParser.MaxCustomerRecordBytes - fits.Length))).Ok);
-        var big = Parse(LandingSource.Customer, Customer(new string('x', RecordParser.MaxCustomerRecordBytes - fits.Length + 1)));
+        // The index keeps the ten customer fields as escaped JSON (what counts), not the raw text: '<' takes six bytes there.
+        string Customer(string name, string note = "") => $$"""{"customerName":"{{name}}","email":"ann@x.com","phone":"1","birthDay":"1990-01-01","serialNumber":"S-1","registrationDate":{{T}},"lastUpdateDate":{{T}},"shareWithResearchAsOfDate":{{T}},"shareWithPublicAsOfDate":null,"note":"{{note}}"}""";
+        var (ok0, b0, _, _) = Parse(LandingSource.Customer, Customer(""));
+        Assert.True(ok0);
+        var empty = Encoding.UTF8.GetByteCount(CustomerRecords.Canonical(b0, 0));
+        Assert.True(Parse(LandingSource.Customer, Customer(new string('x', RecordParser.MaxCustomerRecordBytes - empty))).Ok);
+        var big = Parse(LandingSource.Customer, Customer(new string('x', RecordParser.MaxCustomerRecordBytes - empty + 1)));
         Assert.False(big.Ok);
-        Assert.Equal((ReasonCodes.RecordTooLarge, "a customer record of 350,001 bytes: the consent index keeps each customer version whole, up to 350,000 bytes"), (big.Why.Reason, big.Why.Detail));
+        Assert.Equal((ReasonCodes.RecordTooLarge, "the customer's fields take 350,001 bytes as the consent index keeps them (JSON, escaped), over the 350,000 a customer version may have"), (big.Why.Reason, big.Why.Detail));
+        // 60,000 '<' are 60 KB of raw text and 360 KB in the index.
+        Assert.Equal(ReasonCodes.RecordTooLarge, Parse(LandingSource.Customer, Customer(new string('<', 60_000))).Why.Reason);
+        // Unknown fields are not in the index: a long one is fine.
+        Assert.True(Parse(LandingSource.Customer, Customer("Ann", new string('x', 400_000))).Ok);
         // A serial over the limit in a customer record too.
-        Assert.Equal(ReasonCodes.ValueTooLong, Parse(LandingSource.Customer, Customer("").Replace("S-1", serial + "x")).Why.Reason);
+        Assert.Equal(ReasonCodes.ValueTooLong, Parse(LandingSource.Customer, Customer("Ann").Replace("S-1", serial + "x")).Why.Reason);
     }
 
     [Theory]

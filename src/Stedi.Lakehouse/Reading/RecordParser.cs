@@ -121,8 +121,9 @@ public sealed class RecordParser
     public const int MaxSerialBytes = 1_000;
 
     /// <summary>
-    /// Largest customer record accepted, in bytes: 350,000. The consent index keeps each customer version whole (its
-    /// canonical text), and a DynamoDB item holds at most 400 KB with its other attributes.
+    /// Largest customer version the consent index takes, in bytes: 350,000 — the record's ten customer fields as the
+    /// index keeps them (<see cref="Rules.CustomerRecords.Canonical"/>: JSON with the writer's escaping, so <c>&lt;</c>
+    /// takes six bytes), not its raw text; a DynamoDB item holds at most 400 KB with its keys and other attributes.
     /// </summary>
     public const int MaxCustomerRecordBytes = 350_000;
 
@@ -275,8 +276,10 @@ public sealed class RecordParser
         if (_serialCol >= 0 && target[_serialCol] is StringVector serials && serials.CodeAt(row) is var sc and >= 0
             && serials.Pool[sc].Length * 3 > MaxSerialBytes && Encoding.UTF8.GetByteCount(serials.Pool[sc]) is var serialBytes and > MaxSerialBytes)
             return Reject(ReasonCodes.ValueTooLong, $"serialNumber: {serialBytes:N0} bytes, over the {MaxSerialBytes:N0} a serial may have (it is part of the consent index's keys)", out rejection);
-        if (_source.Kind == SourceKind.Customer && json.Length > MaxCustomerRecordBytes)
-            return Reject(ReasonCodes.RecordTooLarge, $"a customer record of {json.Length:N0} bytes: the consent index keeps each customer version whole, up to {MaxCustomerRecordBytes:N0} bytes", out rejection);
+        // Escaping takes at most six bytes for one: only a record that long can be over, and only it pays for the check.
+        if (_source.Kind == SourceKind.Customer && (long)json.Length * 6 > MaxCustomerRecordBytes
+            && Encoding.UTF8.GetByteCount(Rules.CustomerRecords.Canonical(target, row)) is var versionBytes and > MaxCustomerRecordBytes)
+            return Reject(ReasonCodes.RecordTooLarge, $"the customer's fields take {versionBytes:N0} bytes as the consent index keeps them (JSON, escaped), over the {MaxCustomerRecordBytes:N0} a customer version may have", out rejection);
         foreach (var i in _windowed)
         {
             var v = (LongVector)target[i];
