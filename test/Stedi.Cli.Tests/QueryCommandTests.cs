@@ -87,7 +87,7 @@ public sealed class QueryCommandTests(SmallLake small)
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal(
             "source_key,line_number,byte_offset,reason,detail\n" +
-            "accelerometer/landing/damaged.json,2,82,truncated_json,the record starting at line 2 is cut short: line 3 is a record of its own\n" +
+            "accelerometer/landing/damaged.json,2,82,truncated_json,the record starting at line 2 is cut short: line 3 cannot continue it\n" +
             "accelerometer/landing/damaged.json,3,154,missing_required_field,timestamp: missing\n" +
             "accelerometer/landing/damaged.json,4,210,not_a_number,timestamp: not a number\n", r.Stdout);
         var raw = Stedi.Run("query", "--lake", small.Lake, "--format", "jsonl", "SELECT raw FROM quarantine WHERE line_number = 4");

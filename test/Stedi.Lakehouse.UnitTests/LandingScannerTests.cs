@@ -427,7 +427,7 @@ public sealed class LandingScannerTests
         var records = Scan("[" + string.Join(",\n", r[..5].Append(CutShort).Concat(r[5..])) + "]\n", scanner);
         Assert.Equal(11, records.Count);
         Assert.Equal(Enumerable.Repeat<string?>(null, 5).Append(ReasonCodes.TruncatedJson).Concat(Enumerable.Repeat<string?>(null, 5)), records.Select(x => x.Error));
-        Assert.Equal("array element 6 is cut short: another object starts at line 7 before it closes", records[5].Detail);
+        Assert.Equal("array element 6 is cut short: a value starts at line 7 where it cannot go on", records[5].Detail);
         Assert.Equal(CutShort + ",", Text(records[5]));
         Assert.Equal(r[5..], records.Skip(6).Select(Text));
         Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], records.Select(x => x.LineNumber));
@@ -490,5 +490,74 @@ public sealed class LandingScannerTests
         Assert.Equal(r, elements.Select(Text));
         Assert.All(elements, x => Assert.Null(x.Error));
         Assert.Equal(2, arrays.StrayByteOrderMarks);
+    }
+    [Theory]
+    [InlineData("indent=0 with an empty object in an array", "{\n\"a\": 1,\n\"extra\": [\n{}\n]\n}\n{\"a\": 2}\n")]
+    [InlineData("one-line objects in column 0 inside an array", "{\"a\": 1, \"items\": [\n{\"a\": 1},\n{\"b\": 2}\n]}\n{\"a\": 2}\n")]
+    [InlineData("a one-line object value on the line after its key", "{\n\"a\": 1, \"extra\":\n{\"k\": 1}\n}\n{\"a\": 2, \"extra\":\n  {}\n}\n")]
+    [InlineData("the colon on the line after the key", "{\"a\"\n: 1, \"b\"\n  : 2}\n{\"a\": 2}\n")]
+    public void Valid_pretty_printed_json_is_never_cut(string style, string text)
+    {
+        var records = Scan(text);
+        Assert.True(records.Count == 2, $"{style}: {string.Join(" | ", records.Select(r => r.Error + " " + Text(r)))}");
+        Assert.All(records, r => Assert.Null(r.Error));
+        Assert.All(records, r => System.Text.Json.JsonDocument.Parse(r.Bytes).Dispose());
+    }
+
+    [Fact]
+    public void A_json_lines_record_cut_after_a_key_does_not_take_the_next_record_as_its_value()
+    {
+        // The one place valid JSON loses: a one-line object in the first column right under a one-line start ending in
+        // ':' is read as the next JSON-lines record, because a line cut after a key's ':' is what uploads cut short give.
+        var records = Scan("{\"user\":\"a@x.com\",\"timestamp\":\n{\"user\":\"b@x.com\",\"timestamp\":1}\n{\"a\":3}\n");
+        Assert.Equal([ReasonCodes.TruncatedJson, null, null], records.Select(r => r.Error));
+        Assert.Equal("{\"user\":\"b@x.com\",\"timestamp\":1}", Text(records[1]));
+    }
+
+    [Fact]
+    public void A_cut_record_followed_by_a_line_of_two_records_keeps_both()
+    {
+        var records = Scan("{\"a\":1,\n{\"a\":2}{\"a\":3}\n");
+        Assert.Equal([ReasonCodes.TruncatedJson, null, null], records.Select(r => r.Error));
+        Assert.Equal(["{\"a\":2}", "{\"a\":3}"], records.Skip(1).Select(Text));
+    }
+
+    [Fact]
+    public void Objects_joined_by_a_byte_order_mark_on_one_line_are_two_records()
+    {
+        // cat of files saved with a BOM and no final line break (Notepad's default).
+        var records = Scan("\uFEFF{\"a\":1}\uFEFF{\"a\":2}\n");
+        Assert.Equal(["{\"a\":1}", "{\"a\":2}"], records.Select(Text));
+        Assert.All(records, r => Assert.Null(r.Error));
+    }
+
+    [Fact]
+    public void An_array_element_cut_inside_a_nested_array_ends_where_the_next_element_starts()
+    {
+        var good = Enumerable.Range(1, 50).Select(i => $"{{\"a\":{i}}}").ToList();
+        var records = Scan("[\n{\"a\":0,\"arr\":[1,2\n" + string.Join(",\n", good) + "\n]\n");
+        Assert.Equal(51, records.Count);
+        Assert.Equal(ReasonCodes.TruncatedJson, records[0].Error);
+        Assert.Equal("array element 1 is cut short: a value starts at line 3 where it cannot go on", records[0].Detail);
+        Assert.Equal(good, records.Skip(1).Select(Text));
+        Assert.All(records.Skip(1), r => Assert.Null(r.Error));
+    }
+
+    [Fact]
+    public void An_array_with_bare_cr_line_ends_and_an_open_string_keeps_the_elements_after_it()
+    {
+        var records = Scan("[\r{\"a\":1},\r{\"a\":\"open},\r{\"a\":3},\r{\"a\":4}\r]\r");
+        Assert.Equal([null, ReasonCodes.TruncatedJson, null, null], records.Select(r => r.Error));
+        Assert.Equal(["{\"a\":3}", "{\"a\":4}"], records.Skip(2).Select(Text));
+    }
+
+    [Fact]
+    public void A_pretty_printed_record_over_the_limit_is_one_record_too_large_and_the_records_after_it_are_read()
+    {
+        var big = "{\n" + string.Concat(Enumerable.Range(0, 20_000).Select(i => $"  \"k{i}\": \"{new string('x', 60)}\",\n")) + "  \"end\": 1\n}\n";
+        Assert.True(big.Length > LandingScanner.MaxRecordBytes);
+        var records = Scan("{\"a\":1}\n" + big + "{\"a\":2}\n{\n  \"a\": 3\n}\n");
+        Assert.Equal([null, ReasonCodes.RecordTooLarge, null, null], records.Select(r => r.Error));
+        Assert.Equal("{\"a\":2}", Text(records[2]));
     }
 }

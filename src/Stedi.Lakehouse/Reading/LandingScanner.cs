@@ -99,6 +99,8 @@ public sealed class LandingScanner
         ReadOnlyMemory<byte> line = default;
         long lineNo = 0, offset = 0;
         bool tooLong = false, again = false; // again: the line read last starts a record after the one cut short before it
+        bool skipping = false; // inside a multi-line record already reported as too large: its lines are passed over
+        byte skippedLast = 0; // the last significant byte of the lines passed over
         while (again || lines.Next(out line, out lineNo, out offset, out tooLong))
         {
             again = false;
@@ -110,7 +112,8 @@ public sealed class LandingScanner
             BytesRead = lines.Position;
             if (tooLong)
             {
-                if (acc.Length > 0) { yield return new(Held(acc), accLine, accOffset, ReasonCodes.TruncatedJson); acc.SetLength(0); state = default; }
+                if (acc.Length > 0 && !skipping) yield return new(Held(acc), accLine, accOffset, ReasonCodes.TruncatedJson);
+                acc.SetLength(0); state = default; skipping = false;
                 yield return new(line, lineNo, offset, ReasonCodes.RecordTooLarge);
                 continue;
             }
@@ -148,8 +151,7 @@ public sealed class LandingScanner
                         state.Feed(rest.Span);
                         if (state.Broken || state.FirstClose < 0) break; // broken, or an object that goes on below: as before
                         yield return new(rest[..(state.FirstClose + 1)], lineNo, restOffset, null);
-                        var next = state.FirstClose + 1;
-                        while (next < rest.Length && IsWs(rest.Span[next])) next++;
+                        var next = SkipWhitespaceAndBoms(rest.Span, state.FirstClose + 1);
                         rest = rest[next..];
                         restOffset += next;
                         if (rest.IsEmpty || rest.Span[0] != (byte)'{') break;
@@ -166,37 +168,45 @@ public sealed class LandingScanner
                 accLine = lineNo; accOffset = offset;
                 continue;
             }
-            // Inside a multi-line record. A line that is a complete object on its own means the record before it was cut
-            // short when it is met directly inside the record's top-level object (where a bare object is never valid
-            // JSON) or when it starts in the first column, as a JSON-lines record does. An indented one deeper down is an
-            // array element of a pretty-printed record, and is read as part of it.
-            if (!trimmed.IsEmpty && trimmed[0] == (byte)'{' && (state.Depth == 1 || line.Span[0] == (byte)'{') && trimmed[^1] == (byte)'}' && IsBalancedAlone(trimmed))
+            // Inside a multi-line record. A line that cannot go on it (an object opening where only a key may start, a value
+            // after a value): the record was cut short before it, and this line starts the next one, read as any record's
+            // first line (a pretty-printed record cut short would otherwise swallow every record after it). Valid JSON is
+            // never cut: an object after ':' or as an array element, in any column, is part of the record.
+            // One exception keeps JSON lines whole: a line cut right after a key's ':' and followed, in the first column,
+            // by a line that is a complete object — a JSON-lines record, not a value (pretty-printed JSON that puts a
+            // one-line object value in the first column under a one-line start is the price).
+            var last = skipping ? skippedLast : LastSignificant(Held(acc).Span);
+            if (!trimmed.IsEmpty && (state.CannotContinueWith(last, trimmed[0])
+                || (!skipping && last == (byte)':' && lineNo == accLine + 1 && line.Span[0] == (byte)'{' && IsCompleteObject(trimmed))))
             {
-                yield return new(Held(acc), accLine, accOffset, ReasonCodes.TruncatedJson,
-                    $"the record starting at line {accLine} is cut short: line {lineNo} is a record of its own");
-                acc.SetLength(0); state = default;
-                yield return new(line, lineNo, offset, null);
-                continue;
-            }
-            // A line that cannot go on the record (an object opening where only a key may start, a value after a value):
-            // the record was cut short before it, and this line starts the next one (a pretty-printed record cut short
-            // would otherwise swallow every record after it).
-            if (!trimmed.IsEmpty && state.CannotContinueWith(LastSignificant(Held(acc).Span), trimmed[0]))
-            {
-                yield return new(Held(acc), accLine, accOffset, ReasonCodes.TruncatedJson,
-                    $"the record starting at line {accLine} is cut short: line {lineNo} cannot continue it");
-                acc.SetLength(0); state = default;
+                if (!skipping)
+                    yield return new(Held(acc), accLine, accOffset, ReasonCodes.TruncatedJson,
+                        $"the record starting at line {accLine} is cut short: line {lineNo} cannot continue it");
+                acc.SetLength(0); state = default; skipping = false;
                 again = true;
                 continue;
             }
             state.Feed(line.Span);
+            if (skipping)
+            {
+                // The rest of a record already reported as too large: followed to its end, not quarantined line by line.
+                if (state.Broken || state.Depth == 0) { state = default; skipping = false; acc.SetLength(0); }
+                else if (!trimmed.IsEmpty) skippedLast = trimmed[^1];
+                continue;
+            }
             acc.Write(line.Span); acc.WriteByte((byte)'\n');
             if (state.Broken) { yield return new(Held(acc), accLine, accOffset, state.BrokenReason); acc.SetLength(0); state = default; }
             else if (state.Depth == 0) { yield return new(Held(acc), accLine, accOffset, null); acc.SetLength(0); state = default; }
-            else if (acc.Length > MaxRecordBytes) { yield return new(Held(acc)[..KeptBytes], accLine, accOffset, ReasonCodes.RecordTooLarge); acc.SetLength(0); state = default; }
+            else if (acc.Length > MaxRecordBytes)
+            {
+                yield return new(Held(acc)[..KeptBytes], accLine, accOffset, ReasonCodes.RecordTooLarge);
+                skippedLast = LastSignificant(Held(acc).Span);
+                acc.SetLength(0); acc.WriteByte((byte)' '); // not empty: the lines after it are still inside the record
+                skipping = true;
+            }
         }
         BytesRead = lines.Position;
-        if (acc.Length > 0) yield return new(Held(acc), accLine, accOffset, ReasonCodes.TruncatedJson);
+        if (acc.Length > 0 && !skipping) yield return new(Held(acc), accLine, accOffset, ReasonCodes.TruncatedJson);
         if (lines.Corrupt is not null)
         {
             CompressionCorrupt = true;
@@ -220,9 +230,21 @@ public sealed class LandingScanner
     /// <summary>Whether the text after a line's first complete object starts (after white space) another object.</summary>
     private static bool HoldsAnotherObject(ReadOnlySpan<byte> after)
     {
-        var i = 0;
-        while (i < after.Length && IsWs(after[i])) i++;
+        var i = SkipWhitespaceAndBoms(after, 0);
         return i < after.Length && after[i] == (byte)'{';
+    }
+
+    /// <summary>The first position from <paramref name="i"/> that is neither white space nor a UTF-8 byte order mark
+    /// (files saved with one and concatenated without a final line break put it between two objects).</summary>
+    private static int SkipWhitespaceAndBoms(ReadOnlySpan<byte> s, int i)
+    {
+        while (i < s.Length)
+        {
+            if (IsWs(s[i])) i++;
+            else if (s[i] == 0xEF && i + 2 < s.Length && s[i + 1] == 0xBB && s[i + 2] == 0xBF) i += 3;
+            else break;
+        }
+        return i;
     }
 
     /// <summary>The bytes a memory stream holds, without a copy (valid until it is written again).</summary>
@@ -342,6 +364,15 @@ public sealed class LandingScanner
 
     private static bool IsWs(byte c) => c is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n';
 
+    /// <summary>Whether <paramref name="s"/> is one balanced object on its own ('{' … '}').</summary>
+    private static bool IsCompleteObject(ReadOnlySpan<byte> s)
+    {
+        if (s.IsEmpty || s[0] != (byte)'{' || s[^1] != (byte)'}') return false;
+        var st = default(DepthState);
+        st.Feed(s);
+        return !st.Broken && st.Depth == 0 && st.FirstClose == s.Length - 1;
+    }
+
     /// <summary>The last byte of <paramref name="s"/> that is not white space, or 0.</summary>
     private static byte LastSignificant(ReadOnlySpan<byte> s)
     {
@@ -349,12 +380,6 @@ public sealed class LandingScanner
         return 0;
     }
 
-    private static bool IsBalancedAlone(ReadOnlySpan<byte> s)
-    {
-        var st = default(DepthState);
-        st.Feed(s);
-        return !st.Broken && st.Depth == 0;
-    }
 
     /// <summary>
     /// Tracks object/array nesting across lines, ignoring brackets inside strings. A string still open at the end of a
@@ -388,7 +413,7 @@ public sealed class LandingScanner
         /// cut short before it.
         /// </summary>
         public readonly bool CannotContinueWith(byte last, byte next) =>
-            (InObject && last != (byte)':' && next is not ((byte)'"' or (byte)'}' or (byte)','))
+            (InObject && last != (byte)':' && next is not ((byte)'"' or (byte)'}' or (byte)',' or (byte)':'))
             || (InArray && last is not ((byte)',' or (byte)'[') && next is not ((byte)',' or (byte)']'));
 
         /// <summary>Where (in the last span fed) the depth first came back to 0 after a '}' or ']', or −1.</summary>
@@ -552,7 +577,7 @@ public sealed class LandingScanner
     private sealed class ArrayReader(Stream s)
     {
         private static readonly SearchValues<byte> Structural = SearchValues.Create("\"{}[]"u8);
-        private static readonly SearchValues<byte> StringSpecial = SearchValues.Create("\"\\\n"u8);
+        private static readonly SearchValues<byte> StringSpecial = SearchValues.Create("\"\\\n\r"u8);
         private static readonly SearchValues<byte> ScalarEnd = SearchValues.Create(" \t\r\n,]"u8);
 
         private enum State { Start, Separator, AfterArray, Done }
@@ -642,9 +667,9 @@ public sealed class LandingScanner
             if (total > MaxRecordBytes)
                 return new(bytes[..Math.Min(bytes.Length, KeptBytes)], line, offset, ReasonCodes.RecordTooLarge, $"array element {element} is longer than {MaxRecordBytes} bytes");
             if (cut)
-                return new(bytes, line, offset, ReasonCodes.TruncatedJson, _buf[p] == (byte)'\n'
+                return new(bytes, line, offset, ReasonCodes.TruncatedJson, _buf[p] is (byte)'\n' or (byte)'\r'
                     ? $"array element {element} is cut short: a string is still open at the end of line {LineAt(p)}"
-                    : $"array element {element} is cut short: another object starts at line {LineAt(p)} before it closes");
+                    : $"array element {element} is cut short: a value starts at line {LineAt(p)} where it cannot go on");
             if (!complete && !bare)
                 return new(bytes, line, offset, ReasonCodes.TruncatedJson, $"array element {element} is cut short: the object ends before its closing bracket");
             if (kind == (byte)'{') return new(bytes, line, offset, null);
@@ -671,7 +696,7 @@ public sealed class LandingScanner
                     var i = _buf.AsSpan(p, _end - p).IndexOfAny(StringSpecial);
                     if (i < 0) { p = _end; return false; }
                     p += i;
-                    if (_buf[p] == (byte)'\n') { cut = true; return false; }
+                    if (_buf[p] is (byte)'\n' or (byte)'\r') { cut = true; return false; }
                     if (_buf[p++] == (byte)'\\') { escape = true; continue; }
                     inString = false;
                     if (depth == 0) return true; // a string element
@@ -683,23 +708,29 @@ public sealed class LandingScanner
                 switch (_buf[p++])
                 {
                     case (byte)'"': inString = true; break;
-                    case (byte)'{':
-                        if (depth is > 0 and <= 64 && (objects & (1UL << (depth - 1))) != 0 && PreviousSignificant(p - 1) is not ((byte)':' or 0))
+                    case (byte)'{' or (byte)'[':
+                        if (depth is > 0 and <= 64 && !CanOpenHere((objects & (1UL << (depth - 1))) != 0, PreviousSignificant(p - 1)))
                         {
                             p--;
                             cut = true;
                             return false;
                         }
-                        if (++depth <= 64) objects |= 1UL << (depth - 1);
-                        break;
-                    case (byte)'[':
-                        if (++depth <= 64) objects &= ~(1UL << (depth - 1));
+                        if (++depth <= 64)
+                        {
+                            if (_buf[p - 1] == (byte)'{') objects |= 1UL << (depth - 1);
+                            else objects &= ~(1UL << (depth - 1));
+                        }
                         break;
                     default: if (--depth <= 0) return true; break;
                 }
             }
             return false;
         }
+
+        /// <summary>Whether an object or array may open after <paramref name="previous"/> (the last significant byte, 0 when
+        /// unknown) inside an object (only as a value, after ':') or an array (after '[' or ',').</summary>
+        private static bool CanOpenHere(bool inObject, byte previous) =>
+            previous == 0 || (inObject ? previous == (byte)':' : previous is (byte)'[' or (byte)',');
 
         /// <summary>The last byte before <paramref name="q"/> in the element that is not white space (looking into the
         /// bytes held from earlier buffers when needed), or 0 when there is none at hand.</summary>
