@@ -78,11 +78,17 @@ public sealed class CatalogStack : Stack
             BlockPublicAccess = BlockPublicAccess.BLOCK_ALL,
             EnforceSSL = true,
             ObjectOwnership = ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            ServerAccessLogsBucket = accessLogBucket,
-            ServerAccessLogsPrefix = "athena-results/",
             LifecycleRules = [new LifecycleRule { Id = "expire-results", Expiration = Duration.Days(30) }],
             RemovalPolicy = config.IsProduction ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
         });
+
+        // Access logging set on the resource itself: the bucket's ServerAccessLogsBucket property would make CDK add a
+        // grant to the log bucket of another stack without source conditions (StorageStack writes a conditioned one).
+        ((CfnBucket)ResultsBucket.Node.DefaultChild!).LoggingConfiguration = new CfnBucket.LoggingConfigurationProperty
+        {
+            DestinationBucketName = accessLogBucket.BucketName,
+            LogFilePrefix = StorageStack.AthenaResultsLogPrefix,
+        };
 
         WorkGroup = new CfnWorkGroup(this, "WorkGroup", new CfnWorkGroupProps
         {

@@ -68,6 +68,9 @@ public sealed class StorageStack : Stack
     /// <summary>The one role besides the pipeline's that may read <c>landing/</c>, <c>staged/</c> and <c>quarantine/</c>.</summary>
     public Role BreakGlassRole { get; }
 
+    /// <summary>The access-log prefix of the Athena results bucket (its delivery is granted here, with source conditions).</summary>
+    public const string AthenaResultsLogPrefix = "athena-results/";
+
     /// <summary>Creates the stack.</summary>
     public StorageStack(Construct scope, string id, StediConfig config, IStackProps? props = null) : base(scope, id, props)
     {
@@ -83,6 +86,22 @@ public sealed class StorageStack : Stack
             LifecycleRules = [new LifecycleRule { Id = "expire-access-logs", Expiration = Duration.Days(365) }],
             RemovalPolicy = removal,
         });
+        // Log delivery for the Athena results bucket of the catalog stack, written here so that it carries the source
+        // conditions (S3 user guide, server access logging: grant the logging service with aws:SourceArn and
+        // aws:SourceAccount); CDK's own grant for a bucket in another stack has neither, so any bucket could log here.
+        AccessLogBucket.AddToResourcePolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "AthenaResultsAccessLogDelivery",
+            Effect = Effect.ALLOW,
+            Principals = [new ServicePrincipal("logging.s3.amazonaws.com")],
+            Actions = ["s3:PutObject"],
+            Resources = [AccessLogBucket.ArnForObjects(AthenaResultsLogPrefix + "*")],
+            Conditions = new Dictionary<string, object>
+            {
+                ["ArnLike"] = new Dictionary<string, object> { ["aws:SourceArn"] = $"arn:{Aws.PARTITION}:s3:::{config.ResultsBucket}" },
+                ["StringEquals"] = new Dictionary<string, object> { ["aws:SourceAccount"] = Aws.ACCOUNT_ID },
+            },
+        }));
 
         var landing = new Dictionary<string, Queue>();
         var landingDlq = new Dictionary<string, Queue>();

@@ -75,6 +75,29 @@ public sealed class SecurityTests(SynthFixture synth)
             Assert.Equal(topic, props.GetProperty("AlarmActions")[0].GetProperty("Ref").GetString());
     }
 
+    [Fact]
+    public void Access_log_delivery_is_granted_only_to_the_stacks_own_buckets()
+    {
+        // Every Allow to the S3 logging service on the access-log bucket names its source bucket and account; CDK's own
+        // grant for the Athena results bucket (another stack) carried neither.
+        var policies = synth.Strict.Storage.Resources("AWS::S3::BucketPolicy").ToList();
+        var logging = policies.SelectMany(p => p.Props.GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray())
+            .Where(st => st.GetProperty("Effect").GetString() == "Allow" && st.TryGetProperty("Principal", out var pr)
+                         && pr.TryGetProperty("Service", out var svc) && svc.GetRawText().Contains("logging.s3.amazonaws.com"))
+            .ToList();
+        Assert.Equal(2, logging.Count); // the lake bucket's and the Athena results bucket's
+        foreach (var st in logging)
+        {
+            var condition = st.GetProperty("Condition");
+            Assert.True(condition.GetProperty("ArnLike").TryGetProperty("aws:SourceArn", out _), st.GetRawText());
+            Assert.True(condition.GetProperty("StringEquals").TryGetProperty("aws:SourceAccount", out _), st.GetRawText());
+        }
+        Assert.Contains(logging, st => st.GetRawText().Contains("athena-results/*") && st.GetRawText().Contains("stedi-athena-"));
+        // The results bucket logs there, by the resource's own property.
+        var results = synth.Strict.Catalog.Resources("AWS::S3::Bucket").Single().Props.GetProperty("LoggingConfiguration");
+        Assert.Equal("athena-results/", results.GetProperty("LogFilePrefix").GetString());
+    }
+
     private static bool IsDenyInsecureTransport(JsonElement s) =>
         s.GetProperty("Effect").GetString() == "Deny"
         && s.TryGetProperty("Condition", out var c)
