@@ -24,11 +24,15 @@ internal sealed class Interruption : IDisposable
             if (Interlocked.Increment(ref _signals) > 1) return; // the default: end now
             c.Cancel = true;
             Stderr.Line($"{(c.Signal == PosixSignal.SIGINT ? "Ctrl+C" : "SIGTERM")}: stopping after the work in flight; {resume} (again to stop at once)");
+            Announced = true;
             _cts.Cancel();
         }
         _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
     }
+
+    /// <summary>Whether a signal's message was printed (the exit then adds no "interrupted" line of its own).</summary>
+    public static bool Announced { get; private set; }
 
     /// <summary>Cancelled by the first signal (or the command's own token).</summary>
     public CancellationToken Token => _cts.Token;

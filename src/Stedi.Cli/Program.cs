@@ -93,7 +93,7 @@ int ExitCodeOf(Exception e)
             Stderr.Error(e.Message);
             return ExitCodes.Usage;
         case OperationCanceledException:
-            Stderr.Error("interrupted");
+            if (!Interruption.Announced) Stderr.Error("interrupted");
             return ExitCodes.Interrupted;
         default:
             Stderr.Error($"{e.Message} ({e.GetType().Name})");

@@ -61,6 +61,13 @@ public sealed class ReportCommand : AsyncCommand<ReportSettings>
                 format == OutputFormat.Table && !Console.IsOutputRedirected ? ResultFormatter.TerminalWidth() : null, moreRowsHint: null, rowCount: false);
         }
         var t = model.Totals;
+        if (Stedi.Twin.LocalPipeline.IncompleteLandingCopy(s.Lake) is { } landing)
+        {
+            // The objects never copied in are nowhere in the lake: no reconciliation can count them.
+            Stderr.Error($"an interrupted `stedi run` had not finished copying the landing folder {landing} into this lake, so its tables " +
+                         $"may lack whole landing objects. `stedi run --keep --landing {landing}` finishes it");
+            return ExitCodes.DataProblem;
+        }
         if (model.PendingWork.Count > 0)
         {
             var shown = string.Join(", ", model.PendingWork.Take(3).Select(w => $"{w.Table} {w.Partition} ({w.State})"));

@@ -105,6 +105,8 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
                                          "or copied from another landing folder; `run` replaces the lake and would delete them. Pass --keep to add the landing " +
                                          $"folder to this lake, or another --lake; or move the files out (or delete {s.Lake}) yourself");
             LakeFolder.Reset(s.Lake);
+            // From here until its landing folder is copied in, the lake is not what any command could reconcile.
+            LocalPipeline.MarkLandingCopyStarted(s.Lake, s.Landing);
         }
         var profile = LakeProfiles.ForWriting(s.Lake, s.Profile, $"--profile {s.Profile}",
             "drop --keep to replace the lake with a fresh one built with that profile, or pass --lake DIR for another lake");
@@ -285,7 +287,7 @@ internal static class LakeFolder
     {
         if (!Directory.Exists(lake)) return [];
         var entries = Directory.EnumerateFileSystemEntries(lake).Select(e => Path.GetFileName(e)!).ToList();
-        var known = new HashSet<string?>(LocalLake.EntryNames) { "pipeline.log", LakeMetadata.FileName, LakeLock.FileName, UserLandingMarker };
+        var known = new HashSet<string?>(LocalLake.EntryNames) { "pipeline.log", LakeMetadata.FileName, LakeLock.FileName, UserLandingMarker, LocalPipeline.LandingCopyMarker };
         // A process killed while creating lake.json or the secret leaves its temporary file beside them (`lake.json.<id>.tmp`).
         var foreign = entries.Where(e => !known.Contains(e) && !known.Any(k => k is not null && e!.StartsWith(k + ".", StringComparison.Ordinal) && e.EndsWith(".tmp", StringComparison.Ordinal))).ToList();
         if (foreign.Count > 0)

@@ -103,11 +103,30 @@ public sealed class LocalPipeline : IDisposable
         return parts[1] == "landing" && parts.Length > 2 ? string.Join('/', parts) : $"{parts[0]}/landing/{string.Join('/', parts[1..])}";
     }
 
+    /// <summary>
+    /// The file, in the lake folder, that stands while a landing folder is being copied into the lake: it holds the
+    /// landing folder's full path. A copy cut short (Ctrl+C, kill -9) leaves it, and the lake then lacks landing objects
+    /// that no reconciliation can know of; <c>report</c> says so until <c>run --keep</c> with that folder completes the copy.
+    /// </summary>
+    public const string LandingCopyMarker = "landing-copy-incomplete";
+
+    /// <summary>Records that <paramref name="landingDir"/> is being copied into the lake at <paramref name="lakeRoot"/>.</summary>
+    public static void MarkLandingCopyStarted(string lakeRoot, string landingDir) =>
+        File.WriteAllText(Path.Combine(lakeRoot, LandingCopyMarker), Path.GetFullPath(landingDir) + "\n");
+
+    /// <summary>The landing folder whose copy into the lake at <paramref name="lakeRoot"/> did not finish, or null.</summary>
+    public static string? IncompleteLandingCopy(string lakeRoot)
+    {
+        var path = Path.Combine(lakeRoot, LandingCopyMarker);
+        return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+    }
+
     /// <summary>Copies every landing file under <paramref name="landingDir"/> into the lake bucket; returns their keys (sorted, customer first).</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     public async Task<IReadOnlyList<string>> UploadAsync(string landingDir, CancellationToken ct = default)
     {
         if (!Directory.Exists(landingDir)) throw new DirectoryNotFoundException($"landing folder not found: {landingDir}");
+        MarkLandingCopyStarted(Lake.Root, landingDir);
         var keys = new List<string>();
         foreach (var (key, file) in LandingFilesByKey(landingDir).OrderBy(p => p.Value, StringComparer.Ordinal))
         {
@@ -117,6 +136,7 @@ public sealed class LocalPipeline : IDisposable
             await Lake.Store.PutAsync(key, s, "application/json", ct);
             keys.Add(key);
         }
+        File.Delete(Path.Combine(Lake.Root, LandingCopyMarker));
         return keys.OrderBy(k => LandingSource.ForKey(k)!.Kind).ThenBy(k => k, StringComparer.Ordinal).ToList();
     }
 

@@ -107,6 +107,31 @@ public sealed class CrashResumeTests(UninterruptedRun oracle) : IClassFixture<Un
     }
 
     [Fact]
+    public void A_landing_copy_cut_short_is_reported_until_run_keep_completes_it()
+    {
+        // A Ctrl+C (or kill) while run copies the landing folder left a lake missing whole objects that report, knowing
+        // nothing of them, called clean (exit 0, "no landing objects yet").
+        using var tmp = new TempFolder();
+        var landing = tmp.File("landing");
+        SmallLake.WriteLanding(landing);
+        var lake = tmp.File("lake");
+        Assert.Equal(0, Stedi.Run("run", "--landing", landing, "--lake", lake).ExitCode);
+        Assert.False(File.Exists(Path.Combine(lake, LocalPipeline.LandingCopyMarker))); // removed once the copy is done
+        File.WriteAllText(Path.Combine(lake, LocalPipeline.LandingCopyMarker), Path.GetFullPath(landing) + "\n"); // as a cut copy leaves it
+
+        var report = Stedi.Run("report", "--lake", lake);
+        Assert.Equal(1, report.ExitCode);
+        Assert.EndsWith($"error: an interrupted `stedi run` had not finished copying the landing folder {Path.GetFullPath(landing)} into this lake, " +
+                        $"so its tables may lack whole landing objects. `stedi run --keep --landing {Path.GetFullPath(landing)}` finishes it\n", report.Stderr);
+
+        Assert.Equal(0, Stedi.Run("run", "--keep", "--landing", landing, "--lake", lake).ExitCode);
+        Assert.Equal(0, Stedi.Run("report", "--lake", lake).ExitCode);
+        // A fresh run may replace such a lake.
+        File.WriteAllText(Path.Combine(lake, LocalPipeline.LandingCopyMarker), "x\n");
+        Assert.Equal(0, Stedi.Run("run", "--landing", landing, "--lake", lake).ExitCode);
+    }
+
+    [Fact]
     public void An_invalid_kill_point_is_a_usage_error()
     {
         using var tmp = new TempFolder();
@@ -154,8 +179,7 @@ public sealed class CrashResumeTests(UninterruptedRun oracle) : IClassFixture<Un
         {
             Assert.True(killed.ExitCode == 130, killed.ToString()); // interrupted
             Assert.Contains($"STEDI_TEST_KILL_AFTER: interrupting stedi (pid ", killed.Stderr);
-            Assert.Contains($" {killedWhere}\nCtrl+C: stopping after the work in flight; `stedi run --keep` finishes the run (again to stop at once)\n", killed.Stderr);
-            Assert.EndsWith("error: interrupted\n", killed.Stderr);
+            Assert.EndsWith($" {killedWhere}\nCtrl+C: stopping after the work in flight; `stedi run --keep` finishes the run (again to stop at once)\n", killed.Stderr);
         }
         else
         {

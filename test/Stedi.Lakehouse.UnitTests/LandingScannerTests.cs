@@ -560,4 +560,39 @@ public sealed class LandingScannerTests
         Assert.Equal([null, ReasonCodes.RecordTooLarge, null, null], records.Select(r => r.Error));
         Assert.Equal("{\"a\":2}", Text(records[2]));
     }
+    private static string Reading(int i) => $"{{\"user\":\"a@x.com\",\"timestamp\":{1655564444000 + i},\"x\":1,\"y\":2,\"z\":3}}";
+
+    [Fact]
+    public void A_too_large_array_element_holding_records_is_one_record_too_large()
+    {
+        // Past 1 MiB only the element's first bytes are kept; its nested readings once came out as 19,903 accepted records.
+        var nested = string.Join(",\n    ", Enumerable.Range(0, 20_000).Select(Reading));
+        var text = "[\n  {\"user\":\"a@x.com\",\"blob\":\"" + new string('a', 1_100_000) + "\",\n   \"h\": [\n    " + nested + "\n   ]\n  },\n  " + Reading(1) + "\n]\n";
+        var records = Scan(text);
+        Assert.Equal([ReasonCodes.RecordTooLarge, null], records.Select(r => r.Error));
+        Assert.Equal(Reading(1), Text(records[1]));
+    }
+
+    [Fact]
+    public void A_pretty_printed_record_with_a_line_over_the_limit_is_one_record_too_large()
+    {
+        var text = "{\n  \"user\": \"a@x.com\",\n  \"blob\": \"" + new string('a', 1_100_000) + "\",\n  \"h\": [\n    " + Reading(9) + "\n  ]\n}\n" + Reading(1) + "\n";
+        var records = Scan(text);
+        Assert.Equal([ReasonCodes.RecordTooLarge, null], records.Select(r => r.Error));
+        Assert.Equal(1L, records[0].LineNumber);
+        Assert.Equal(Reading(1), Text(records[1]));
+    }
+
+    [Fact]
+    public void A_missing_comma_inside_a_nested_array_on_one_line_rejects_that_element_only()
+    {
+        // A value after a value on the same line is a malformed record that still closes, not a cut: once the resync
+        // started inside it and the nested ']' closed the top-level array, losing every element after it.
+        var bad = "{\"user\":\"a@x.com\",\"timestamp\":1655564444000,\"h\":[{\"a\":1} {\"b\":2}]}";
+        var records = Scan("[\n" + bad + ",\n" + string.Join(",\n", Enumerable.Range(1, 5).Select(Reading)) + "\n]\n");
+        Assert.Equal(6, records.Count);
+        Assert.Equal(bad, Text(records[0])); // whole, for the parser to reject
+        Assert.Equal(Enumerable.Range(1, 5).Select(Reading), records.Skip(1).Select(Text));
+        Assert.All(records.Skip(1), r => Assert.Null(r.Error));
+    }
 }

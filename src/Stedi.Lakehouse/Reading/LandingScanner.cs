@@ -112,8 +112,18 @@ public sealed class LandingScanner
             BytesRead = lines.Position;
             if (tooLong)
             {
-                if (acc.Length > 0 && !skipping) yield return new(Held(acc), accLine, accOffset, ReasonCodes.TruncatedJson);
-                acc.SetLength(0); state = default; skipping = false;
+                if (skipping) continue; // inside a record already reported as too large
+                if (acc.Length > 0)
+                {
+                    // A line over the limit inside a multi-line record: the record is too large, reported once where it
+                    // starts, and its remaining lines are passed over (the long line taken for a value that leaves the
+                    // nesting as it was, as a long string or number does) — never read as records of their own.
+                    yield return new(Held(acc)[..(int)Math.Min(acc.Length, KeptBytes)], accLine, accOffset, ReasonCodes.RecordTooLarge);
+                    skippedLast = (byte)'"';
+                    acc.SetLength(0); acc.WriteByte((byte)' ');
+                    skipping = true;
+                    continue;
+                }
                 yield return new(line, lineNo, offset, ReasonCodes.RecordTooLarge);
                 continue;
             }
@@ -709,7 +719,7 @@ public sealed class LandingScanner
                 {
                     case (byte)'"': inString = true; break;
                     case (byte)'{' or (byte)'[':
-                        if (depth is > 0 and <= 64 && !CanOpenHere((objects & (1UL << (depth - 1))) != 0, PreviousSignificant(p - 1)))
+                        if (depth is > 0 and <= 64 && MustCut((objects & (1UL << (depth - 1))) != 0, p - 1))
                         {
                             p--;
                             cut = true;
@@ -727,17 +737,37 @@ public sealed class LandingScanner
             return false;
         }
 
-        /// <summary>Whether an object or array may open after <paramref name="previous"/> (the last significant byte, 0 when
-        /// unknown) inside an object (only as a value, after ':') or an array (after '[' or ',').</summary>
-        private static bool CanOpenHere(bool inObject, byte previous) =>
-            previous == 0 || (inObject ? previous == (byte)':' : previous is (byte)'[' or (byte)',');
+        /// <summary>
+        /// Whether an object or array opening at <paramref name="at"/> means the element was cut short before it: inside an
+        /// object it may open only as a value (after ':'); inside an array only after '[' or ',' — there, a value after a
+        /// value is taken for a cut only when it starts a line (the next element of a pretty-printed array), since on one
+        /// line it is more likely a missing comma in a record that still closes, which the parser then rejects whole.
+        /// Never when what came before is unknown.
+        /// </summary>
+        private bool MustCut(bool inObject, int at)
+        {
+            var previous = PreviousSignificant(at, out var lineBreak);
+            if (previous == 0) return false;
+            return inObject ? previous != (byte)':' : previous is not ((byte)'[' or (byte)',') && lineBreak;
+        }
 
         /// <summary>The last byte before <paramref name="q"/> in the element that is not white space (looking into the
         /// bytes held from earlier buffers when needed), or 0 when there is none at hand.</summary>
-        private byte PreviousSignificant(int q)
+        private byte PreviousSignificant(int q, out bool lineBreak)
         {
-            var b = LastSignificant(_buf.AsSpan(0, q));
-            return b != 0 || _held.Length == 0 ? b : LastSignificant(Held(_held).Span);
+            var span = _buf.AsSpan(0, q);
+            var i = span.Length - 1;
+            while (i >= 0 && IsWs(span[i])) i--;
+            lineBreak = span[(i + 1)..].IndexOfAny((byte)'\n', (byte)'\r') >= 0;
+            if (i >= 0) return span[i];
+            // Before this buffer: the bytes held from earlier ones, unless the element outgrew the limit and only its
+            // first bytes were kept (what came last is then unknown: no cut).
+            if (_held.Length == 0 || _heldTotal > _held.Length) return 0;
+            var held = Held(_held).Span;
+            var j = held.Length - 1;
+            while (j >= 0 && IsWs(held[j])) j--;
+            lineBreak |= held[(j + 1)..].IndexOfAny((byte)'\n', (byte)'\r') >= 0;
+            return j >= 0 ? held[j] : (byte)0;
         }
 
         /// <summary>Moves <paramref name="p"/> to the end of a bare value (number, literal or stray text): whitespace, ',' or ']'.</summary>
