@@ -60,11 +60,18 @@ internal static class Stderr
     /// <summary>The width Spectre.Console is given for output that is not a terminal, so nothing is wrapped or cut at 80 columns.</summary>
     public const int NoWrapWidth = 4096;
 
-    /// <summary>Writes <c>error: message</c>.</summary>
-    public static void Error(string message) => Console.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
+    /// <summary>Writes <c>error: message</c> as one line: the terminal wraps it, so a copied message stays one line
+    /// (Spectre would break it at the terminal's width with real line breaks).</summary>
+    public static void Error(string message) => Prefixed("[red]error:[/] ", message);
 
-    /// <summary>Writes <c>warning: message</c>.</summary>
-    public static void Warning(string message) => Console.MarkupLine($"[yellow]warning:[/] {Markup.Escape(message)}");
+    /// <summary>Writes <c>warning: message</c> as one line.</summary>
+    public static void Warning(string message) => Prefixed("[yellow]warning:[/] ", message);
+
+    private static void Prefixed(string markup, string message)
+    {
+        Console.Markup(markup);
+        System.Console.Error.WriteLine(message);
+    }
 
     /// <summary>Writes a plain line.</summary>
     public static void Line(string message) => System.Console.Error.WriteLine(message);

@@ -18,7 +18,7 @@ public class IngestLakeSettings : LakeSettings
     /// <summary>Time window.</summary>
     [CommandOption("--time-window <FROM..TO>")]
     [Description("Plausible reading and update times; records outside are quarantined as out_of_range. FROM and TO: ISO 8601 dates or " +
-                 "date-times in UTC, epoch milliseconds, or now±Nd; either may be left out (2010-01-01.. keeps the default end). " +
+                 "date-times in UTC, epoch milliseconds, or now±Nd or now±Nh; either may be left out (2010-01-01.. keeps the default end). " +
                  "Default: STEDI_TIME_WINDOW_MIN and STEDI_TIME_WINDOW_MAX, else 2015-01-01..now+1d")]
     public string? TimeWindow { get; init; }
 

@@ -50,6 +50,8 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
     /// <inheritdoc />
     public override async Task<int> ExecuteAsync(CommandContext context, WatchSettings s, CancellationToken ct)
     {
+        // A lake that does not exist yet is created: say so, or a watch run from the wrong folder quietly makes a new one.
+        var isNew = !File.Exists(Stedi.Lakehouse.Local.LakeMetadata.PathIn(s.Lake));
         using var writer = LakeLock.Acquire(s.Lake);
         var profile = LakeProfiles.ForWriting(s.Lake, s.Profile, $"--profile {s.Profile}",
             $"pass --lake DIR for a lake built with {s.Profile} (stedi run --profile {s.Profile} --lake DIR makes one)");
@@ -57,6 +59,7 @@ public sealed class WatchCommand : AsyncCommand<WatchSettings>
         using var pipeline = new LocalPipeline(s.Lake, profile, Environment.ProcessorCount, options: s.IngestOptions(),
             refreshDelay: LocalPipeline.InterleaveRefreshDelay);
         foreach (var src in LandingSource.All) Directory.CreateDirectory(Path.Combine(pipeline.Lake.Store.BucketFolder, src.LandingPrefix));
+        if (isNew) Stderr.Line($"created a new lake at {Path.GetFullPath(s.Lake)} (there was none; pass --lake DIR for an existing one)");
         AnsiConsole.MarkupLine($"watching [bold]{Markup.Escape(Path.Combine(pipeline.Lake.Store.BucketFolder, "<source>", "landing"))}[/] " +
                                $"(profile {Markup.Escape(Stedi.Lakehouse.Local.LakeMetadata.ProfileName(profile))}) — drop JSON-lines files there" +
                                (s.Once ? "" : $"; polling every {s.IntervalMs} ms, Ctrl+C stops"));

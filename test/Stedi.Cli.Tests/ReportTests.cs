@@ -174,7 +174,7 @@ public sealed class ReportTests(SmallLake small)
         using var tmp = new TempFolder();
         var r = Stedi.Run("report", "--lake", tmp.Path);
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal($"error: no lake in {tmp.Path} (no lake-index.sqlite): run `stedi run` first, or pass --lake DIR\n", r.Stderr);
+        Assert.Equal($"error: no lake in {tmp.Path} (no lake-index.sqlite): run `stedi run` first (from the repository root, or with --landing DIR), or pass --lake DIR\n", r.Stderr);
     }
 
     [Fact]

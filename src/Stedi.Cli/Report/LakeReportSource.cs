@@ -19,7 +19,7 @@ internal static class LakeReportSource
     public static async Task<ReportModel> GatherAsync(string lakeRoot, CancellationToken ct = default)
     {
         if (!LakeProfiles.Exists(lakeRoot))
-            throw new UsageException($"no lake in {ShownPath.Of(lakeRoot)} (no lake-index.sqlite): run `stedi run` first, or pass --lake DIR");
+            throw new UsageException($"no lake in {ShownPath.Of(lakeRoot)} (no lake-index.sqlite): run `stedi run` first (from the repository root, or with --landing DIR), or pass --lake DIR");
         LakeMetadata? meta;
         try { meta = LakeMetadata.Read(lakeRoot); }
         catch (InvalidDataException e) { throw new UsageException(e.Message); }
