@@ -171,6 +171,55 @@ internal static class MissingValues
         .SelectMany(o => o.LongNames.Select(n => "--" + n).Concat(o.ShortNames.Select(n => "-" + n)))
         .ToHashSet(StringComparer.Ordinal);
 
+    /// <summary>The option names (<c>--format</c>, <c>-f</c>) of a command (<c>query</c>), from its settings type; empty for an unknown command.</summary>
+    internal static IReadOnlyList<string> OptionsOf(string? command)
+    {
+        if (string.IsNullOrEmpty(command)) return [];
+        var type = typeof(MissingValues).Assembly.GetTypes().FirstOrDefault(t => typeof(CommandSettings).IsAssignableFrom(t)
+            && string.Equals(t.Name, char.ToUpperInvariant(command[0]) + command[1..] + "Settings", StringComparison.Ordinal));
+        if (type is null) return [];
+        return type.GetProperties()
+            .Select(p => p.GetCustomAttributes(typeof(CommandOptionAttribute), true).FirstOrDefault()).OfType<CommandOptionAttribute>()
+            .SelectMany(o => o.LongNames.Select(n => "--" + n).Concat(o.ShortNames.Select(n => "-" + n)))
+            .ToList();
+    }
+
+    /// <summary>
+    /// One line for the parser's "Unknown option 'formt'." (which it draws over five lines with a caret): the option as
+    /// typed, the nearest one the command has (at most two edits away), and where the options are listed.
+    /// </summary>
+    internal static string? UnknownOption(string message, string[] args)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(message, @"^Unknown option '(.+)'\.$");
+        if (!m.Success) return null;
+        var typed = m.Groups[1].Value;
+        var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : null;
+        var shown = args.FirstOrDefault(a => a.TrimStart('-').Split('=')[0] == typed && a.StartsWith('-'))?.Split('=')[0] ?? (typed.Length == 1 ? "-" : "--") + typed;
+        var nearest = OptionsOf(command).Where(o => o.Length > 2)
+            .Select(o => (Option: o, Distance: EditDistance(o[2..], typed.ToLowerInvariant())))
+            .Where(x => x.Distance <= 2).OrderBy(x => x.Distance).Select(x => x.Option).FirstOrDefault();
+        return $"unknown option {shown}{(nearest is null ? "" : $" (did you mean {nearest}?)")}: " +
+               (command is null ? "stedi --help lists the commands" : $"stedi {command} --help lists its options");
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var d = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++) d[j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var previous = d[0];
+            d[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var current = d[j];
+                d[j] = Math.Min(Math.Min(d[j] + 1, d[j - 1] + 1), previous + (a[i - 1] == b[j - 1] ? 0 : 1));
+                previous = current;
+            }
+        }
+        return d[b.Length];
+    }
+
     /// <summary>Throws <see cref="UsageException"/> with <see cref="Problem"/>'s message, if any.</summary>
     public static void Check(CommandSettings settings)
     {

@@ -82,6 +82,9 @@ int ExitCodeOf(Exception e)
         case CommandAppException app when NotANumber(app.Message, args) is { } message:
             Stderr.Error(message);
             return ExitCodes.Usage;
+        case CommandAppException app when MissingValues.UnknownOption(app.Message, args) is { } message:
+            Stderr.Error(message);
+            return ExitCodes.Usage;
         case CommandAppException app:
             if (app.Pretty is { } pretty) Stderr.Console.Write(pretty);
             else Stderr.Error(app.Message);

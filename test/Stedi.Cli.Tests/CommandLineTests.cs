@@ -15,6 +15,17 @@ public sealed class CommandLineTests
         Assert.Equal(expected + "\n", r.Stdout);
     }
 
+    [Theory]
+    [InlineData("error: unknown option --formt (did you mean --format?): stedi query --help lists its options\n", "query", "--formt", "csv", "SELECT 1")]
+    [InlineData("error: unknown option --profle (did you mean --profile?): stedi run --help lists its options\n", "run", "--profle", "rubric")]
+    [InlineData("error: unknown option --columns: stedi report --help lists its options\n", "report", "--columns", "x")]
+    public void A_mistyped_option_is_one_line_naming_the_nearest_one(string expected, params string[] args)
+    {
+        // The parser drew five lines with a caret and a capital "Error:", unlike every other message.
+        var r = Stedi.Run(args);
+        Assert.Equal((2, "", expected), (r.ExitCode, r.Stdout, r.Stderr));
+    }
+
     [Fact]
     public void No_command_lists_the_commands_and_says_why_it_failed()
     {
