@@ -595,4 +595,19 @@ public sealed class LandingScannerTests
         Assert.Equal(Enumerable.Range(1, 5).Select(Reading), records.Skip(1).Select(Text));
         Assert.All(records.Skip(1), r => Assert.Null(r.Error));
     }
+    [Fact]
+    public void Pretty_printed_objects_concatenated_are_one_record_each()
+    {
+        // "".join(json.dumps(r, indent=2) for r in rs): once one invalid_json for the lot.
+        static string Pretty(int i) => System.Text.Json.Nodes.JsonNode.Parse(Reading(i))!.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        var records = Scan(string.Concat(Enumerable.Range(0, 5).Select(Pretty)) + "\n");
+        Assert.Equal(5, records.Count);
+        Assert.All(records, r => Assert.Null(r.Error));
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => Reading(i)), records.Select(r => System.Text.Json.Nodes.JsonNode.Parse(r.Bytes.Span)!.ToJsonString()));
+        // A one-line record on a pretty record's closing line.
+        var shared = Scan(Pretty(1) + " " + Reading(2) + "\n" + Reading(3) + "\n");
+        Assert.Equal(3, shared.Count);
+        Assert.All(shared, r => Assert.Null(r.Error));
+        Assert.Equal(Reading(2), Text(shared[1]));
+    }
 }

@@ -204,6 +204,20 @@ public sealed class LandingScanner
                 else if (!trimmed.IsEmpty) skippedLast = trimmed[^1];
                 continue;
             }
+            // The record closes inside this line and another object follows it (pretty-printed objects concatenated,
+            // "}{", or a one-line record on a pretty record's closing line): the record ends at its brace and the rest
+            // of the line is read as any record's first line.
+            if (state.FirstClose >= 0 && HoldsAnotherObject(line.Span[(state.FirstClose + 1)..]))
+            {
+                var close = state.FirstClose;
+                acc.Write(line.Span[..(close + 1)]);
+                yield return new(Held(acc), accLine, accOffset, null);
+                acc.SetLength(0); state = default;
+                var next = SkipWhitespaceAndBoms(line.Span, close + 1);
+                line = line[next..]; offset += next;
+                again = true;
+                continue;
+            }
             acc.Write(line.Span); acc.WriteByte((byte)'\n');
             if (state.Broken) { yield return new(Held(acc), accLine, accOffset, state.BrokenReason); acc.SetLength(0); state = default; }
             else if (state.Depth == 0) { yield return new(Held(acc), accLine, accOffset, null); acc.SetLength(0); state = default; }
