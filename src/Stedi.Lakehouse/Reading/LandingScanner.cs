@@ -107,7 +107,7 @@ public sealed class LandingScanner
             if (first)
             {
                 first = false;
-                if (line.Length >= 3 && line.Span[0] == 0xEF && line.Span[1] == 0xBB && line.Span[2] == 0xBF) { HadBom = true; line = line[3..]; offset += 3; }
+                if (StartsWithBom(line.Span)) { HadBom = true; line = line[3..]; offset += 3; }
             }
             BytesRead = lines.Position;
             if (tooLong)
@@ -131,7 +131,7 @@ public sealed class LandingScanner
             if (acc.Length == 0)
             {
                 // A byte order mark at the start of a later line: files saved with one and concatenated (cat a.json b.json).
-                if (trimmed.Length >= 3 && trimmed[0] == 0xEF && trimmed[1] == 0xBB && trimmed[2] == 0xBF)
+                if (StartsWithBom(trimmed))
                 {
                     var skip = line.Span.IndexOf((byte)0xEF) + 3;
                     line = line[skip..]; offset += skip; trimmed = trimmed[3..];
@@ -265,7 +265,7 @@ public sealed class LandingScanner
         while (i < s.Length)
         {
             if (IsWs(s[i])) i++;
-            else if (s[i] == 0xEF && i + 2 < s.Length && s[i + 1] == 0xBB && s[i + 2] == 0xBF) i += 3;
+            else if (StartsWithBom(s[i..])) i += 3;
             else break;
         }
         return i;
@@ -296,7 +296,7 @@ public sealed class LandingScanner
             if (r == 0) break;
             n += r;
             if (n < 3 && head[0] == 0xEF) continue; // a BOM may be forming
-            var bom = n >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF ? 3 : 0;
+            var bom = StartsWithBom(head.AsSpan(0, n)) ? 3 : 0;
             for (var i = Math.Max(scanned, bom); i < n && found < 0; i++)
                 if (!IsWs(head[i])) found = i;
             scanned = n;
@@ -388,6 +388,9 @@ public sealed class LandingScanner
 
     private static bool IsWs(byte c) => c is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n';
 
+    /// <summary>Whether <paramref name="s"/> starts with the UTF-8 byte order mark (EF BB BF).</summary>
+    private static bool StartsWithBom(ReadOnlySpan<byte> s) => s.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]);
+
     /// <summary>Whether <paramref name="s"/> is one balanced object on its own ('{' … '}').</summary>
     private static bool IsCompleteObject(ReadOnlySpan<byte> s)
     {
@@ -397,13 +400,34 @@ public sealed class LandingScanner
         return !st.Broken && st.Depth == 0 && st.FirstClose == s.Length - 1;
     }
 
-    /// <summary>The last byte of <paramref name="s"/> that is not white space, or 0.</summary>
-    private static byte LastSignificant(ReadOnlySpan<byte> s)
+    /// <summary>The position of the last byte of <paramref name="s"/> that is not white space, or −1.</summary>
+    private static int LastSignificantAt(ReadOnlySpan<byte> s)
     {
-        for (var i = s.Length - 1; i >= 0; i--) if (!IsWs(s[i])) return s[i];
-        return 0;
+        var i = s.Length - 1;
+        while (i >= 0 && IsWs(s[i])) i--;
+        return i;
     }
 
+    /// <summary>The last byte of <paramref name="s"/> that is not white space, or 0.</summary>
+    private static byte LastSignificant(ReadOnlySpan<byte> s) => LastSignificantAt(s) is var i and >= 0 ? s[i] : (byte)0;
+
+
+    /// <summary>Whether each open container, at depths 1 to 64, is an object or an array: one bit a depth.</summary>
+    private struct ContainerKinds
+    {
+        private ulong _objects;
+
+        /// <summary>Records the container opened at <paramref name="depth"/> (beyond 64, nothing is known).</summary>
+        public void Open(int depth, bool isObject)
+        {
+            if (depth is < 1 or > 64) return;
+            if (isObject) _objects |= 1UL << (depth - 1);
+            else _objects &= ~(1UL << (depth - 1));
+        }
+
+        /// <summary>Whether the container open at <paramref name="depth"/> is an object; null at depth 0 or beyond 64.</summary>
+        public readonly bool? IsObject(int depth) => depth is < 1 or > 64 ? null : (_objects & (1UL << (depth - 1))) != 0;
+    }
 
     /// <summary>
     /// Tracks object/array nesting across lines, ignoring brackets inside strings. A string still open at the end of a
@@ -421,14 +445,14 @@ public sealed class LandingScanner
         /// <summary>The reason code of a broken record.</summary>
         public readonly string BrokenReason => CutInString ? ReasonCodes.TruncatedJson : ReasonCodes.InvalidJson;
 
-        /// <summary>Bit d − 1 set when the container open at depth d (1 to 64) is an object rather than an array.</summary>
-        public ulong Objects;
+        /// <summary>The kinds of the open containers (<see cref="ContainerKinds"/>).</summary>
+        public ContainerKinds Kinds;
 
         /// <summary>Whether the innermost open container is an object (false at depth 0 and beyond depth 64).</summary>
-        public readonly bool InObject => Depth is > 0 and <= 64 && (Objects & (1UL << (Depth - 1))) != 0;
+        public readonly bool InObject => Kinds.IsObject(Depth) == true;
 
         /// <summary>Whether the innermost open container is an array (false at depth 0 and beyond depth 64).</summary>
-        public readonly bool InArray => Depth is > 0 and <= 64 && (Objects & (1UL << (Depth - 1))) == 0;
+        public readonly bool InArray => Kinds.IsObject(Depth) == false;
 
         /// <summary>
         /// Whether a line starting with <paramref name="next"/> cannot go on the record whose text so far ends with
@@ -459,11 +483,8 @@ public sealed class LandingScanner
                 switch (c)
                 {
                     case (byte)'"': InString = true; break;
-                    case (byte)'{':
-                        if (++Depth <= 64) Objects |= 1UL << (Depth - 1);
-                        break;
-                    case (byte)'[':
-                        if (++Depth <= 64) Objects &= ~(1UL << (Depth - 1));
+                    case (byte)'{' or (byte)'[':
+                        Kinds.Open(++Depth, c == (byte)'{');
                         break;
                     case (byte)'}' or (byte)']':
                         Depth--;
@@ -638,7 +659,7 @@ public sealed class LandingScanner
                 {
                     case State.Start:
                         while (_end < 3 && !_eof) Fill();
-                        if (_end >= 3 && _buf[0] == 0xEF && _buf[1] == 0xBB && _buf[2] == 0xBF) { HadBom = true; _pos = 3; }
+                        if (StartsWithBom(_buf.AsSpan(0, _end))) { HadBom = true; _pos = 3; }
                         SkipWhitespace();
                         _pos++; // the '[' the scanner saw
                         _state = State.Separator;
@@ -646,7 +667,7 @@ public sealed class LandingScanner
                     case State.Separator:
                         if (!SkipWhitespace()) { _state = State.Done; return false; }
                         // A byte order mark before an element (arrays saved with one and pasted together): skipped.
-                        if (_buf[_pos] == 0xEF && _end - _pos >= 3 && _buf[_pos + 1] == 0xBB && _buf[_pos + 2] == 0xBF) { _pos += 3; StrayByteOrderMarks++; continue; }
+                        if (StartsWithBom(_buf.AsSpan(_pos, _end - _pos))) { _pos += 3; StrayByteOrderMarks++; continue; }
                         switch (_buf[_pos])
                         {
                             case (byte)',': _pos++; continue;
@@ -673,11 +694,11 @@ public sealed class LandingScanner
             _heldTotal = 0;
             int start = _pos, p = _pos, depth = 0;
             bool inString = false, escape = false, cut = false, complete;
-            ulong objects = 0;
+            var kinds = new ContainerKinds();
             var bare = kind is not ((byte)'{' or (byte)'[' or (byte)'"');
             while (true)
             {
-                complete = bare ? AdvanceBare(ref p) : Advance(ref p, ref depth, ref inString, ref escape, ref objects, ref cut);
+                complete = bare ? AdvanceBare(ref p) : Advance(ref p, ref depth, ref inString, ref escape, ref kinds, ref cut);
                 if (complete || cut || _eof) break;
                 Hold(start, _end);
                 Refill();
@@ -710,7 +731,7 @@ public sealed class LandingScanner
         /// an object opening directly inside an object where only a key may start (not a value after ':') — the element
         /// was cut short and the next one begins there.
         /// </summary>
-        private bool Advance(ref int p, ref int depth, ref bool inString, ref bool escape, ref ulong objects, ref bool cut)
+        private bool Advance(ref int p, ref int depth, ref bool inString, ref bool escape, ref ContainerKinds kinds, ref bool cut)
         {
             while (p < _end)
             {
@@ -733,17 +754,13 @@ public sealed class LandingScanner
                 {
                     case (byte)'"': inString = true; break;
                     case (byte)'{' or (byte)'[':
-                        if (depth is > 0 and <= 64 && MustCut((objects & (1UL << (depth - 1))) != 0, p - 1))
+                        if (kinds.IsObject(depth) is { } inObject && MustCut(inObject, p - 1))
                         {
                             p--;
                             cut = true;
                             return false;
                         }
-                        if (++depth <= 64)
-                        {
-                            if (_buf[p - 1] == (byte)'{') objects |= 1UL << (depth - 1);
-                            else objects &= ~(1UL << (depth - 1));
-                        }
+                        kinds.Open(++depth, _buf[p - 1] == (byte)'{');
                         break;
                     default: if (--depth <= 0) return true; break;
                 }
@@ -769,19 +786,20 @@ public sealed class LandingScanner
         /// bytes held from earlier buffers when needed), or 0 when there is none at hand.</summary>
         private byte PreviousSignificant(int q, out bool lineBreak)
         {
-            var span = _buf.AsSpan(0, q);
-            var i = span.Length - 1;
-            while (i >= 0 && IsWs(span[i])) i--;
-            lineBreak = span[(i + 1)..].IndexOfAny((byte)'\n', (byte)'\r') >= 0;
-            if (i >= 0) return span[i];
+            lineBreak = false;
+            ReadOnlySpan<byte> span = _buf.AsSpan(0, q);
+            var i = LastSignificantAt(span);
             // Before this buffer: the bytes held from earlier ones, unless the element outgrew the limit and only its
             // first bytes were kept (what came last is then unknown: no cut).
-            if (_held.Length == 0 || _heldTotal > _held.Length) return 0;
-            var held = Held(_held).Span;
-            var j = held.Length - 1;
-            while (j >= 0 && IsWs(held[j])) j--;
-            lineBreak |= held[(j + 1)..].IndexOfAny((byte)'\n', (byte)'\r') >= 0;
-            return j >= 0 ? held[j] : (byte)0;
+            if (i < 0 && _heldTotal == _held.Length && _held.Length > 0)
+            {
+                lineBreak = span.IndexOfAny((byte)'\n', (byte)'\r') >= 0;
+                span = Held(_held).Span;
+                i = LastSignificantAt(span);
+            }
+            else if (i < 0) return 0;
+            lineBreak |= span[(i + 1)..].IndexOfAny((byte)'\n', (byte)'\r') >= 0;
+            return i >= 0 ? span[i] : (byte)0;
         }
 
         /// <summary>Moves <paramref name="p"/> to the end of a bare value (number, literal or stray text): whitespace, ',' or ']'.</summary>
