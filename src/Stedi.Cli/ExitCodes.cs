@@ -171,13 +171,19 @@ internal static class MissingValues
         .SelectMany(o => o.LongNames.Select(n => "--" + n).Concat(o.ShortNames.Select(n => "-" + n)))
         .ToHashSet(StringComparer.Ordinal);
 
+    /// <summary>The settings type of a command (<c>query</c> → <c>QuerySettings</c>), or null when it is not a command.</summary>
+    private static Type? SettingsOf(string? command) => string.IsNullOrEmpty(command) ? null
+        : typeof(MissingValues).Assembly.GetTypes().FirstOrDefault(t => typeof(CommandSettings).IsAssignableFrom(t)
+            && string.Equals(t.Name, char.ToUpperInvariant(command[0]) + command[1..] + "Settings", StringComparison.Ordinal));
+
+    /// <summary>Where a usage error sends the user: the command's own help, or the list of commands.</summary>
+    internal static string HelpHint(string? command) =>
+        SettingsOf(command) is null ? "stedi --help lists the commands" : $"stedi {command} --help lists its options";
+
     /// <summary>The option names (<c>--format</c>, <c>-f</c>) of a command (<c>query</c>), from its settings type; empty for an unknown command.</summary>
     internal static IReadOnlyList<string> OptionsOf(string? command)
     {
-        if (string.IsNullOrEmpty(command)) return [];
-        var type = typeof(MissingValues).Assembly.GetTypes().FirstOrDefault(t => typeof(CommandSettings).IsAssignableFrom(t)
-            && string.Equals(t.Name, char.ToUpperInvariant(command[0]) + command[1..] + "Settings", StringComparison.Ordinal));
-        if (type is null) return [];
+        if (SettingsOf(command) is not { } type) return [];
         return type.GetProperties()
             .Select(p => p.GetCustomAttributes(typeof(CommandOptionAttribute), true).FirstOrDefault()).OfType<CommandOptionAttribute>()
             .SelectMany(o => o.LongNames.Select(n => "--" + n).Concat(o.ShortNames.Select(n => "-" + n)))
@@ -198,8 +204,7 @@ internal static class MissingValues
         var nearest = OptionsOf(command).Where(o => o.Length > 2)
             .Select(o => (Option: o, Distance: EditDistance(o[2..], typed.ToLowerInvariant())))
             .Where(x => x.Distance <= 2).OrderBy(x => x.Distance).Select(x => x.Option).FirstOrDefault();
-        return $"unknown option {shown}{(nearest is null ? "" : $" (did you mean {nearest}?)")}: " +
-               (command is null ? "stedi --help lists the commands" : $"stedi {command} --help lists its options");
+        return $"unknown option {shown}{(nearest is null ? "" : $" (did you mean {nearest}?)")}: {HelpHint(command)}";
     }
 
     private static int EditDistance(string a, string b)

@@ -3,8 +3,6 @@ using Spectre.Console.Cli;
 using Stedi.Cli;
 using Stedi.Lakehouse.Local;
 
-// The commands, for the hint after a parse error.
-string[] commands = ["run", "query", "watch", "report", "emulate", "invoke"];
 var app = new CommandApp();
 app.Configure(c =>
 {
@@ -88,9 +86,7 @@ int ExitCodeOf(Exception e)
         case CommandAppException app:
             if (app.Pretty is { } pretty) Stderr.Console.Write(pretty);
             else Stderr.Error(app.Message);
-            Stderr.Console.MarkupLine(args.Length > 0 && commands.Contains(args[0])
-                ? $"[grey]stedi {args[0]} --help explains its options[/]"
-                : "[grey]stedi --help lists the commands[/]");
+            Stderr.Console.MarkupLine($"[grey]{MissingValues.HelpHint(args.Length > 0 ? args[0] : null)}[/]");
             return ExitCodes.Usage;
         case UsageException or LakeProfileMismatchException:
             Stderr.Error(e.Message);
