@@ -112,12 +112,14 @@ public sealed class LocalPipeline : IDisposable
 
     /// <summary>Records that <paramref name="landingDir"/> is being copied into the lake at <paramref name="lakeRoot"/>.</summary>
     public static void MarkLandingCopyStarted(string lakeRoot, string landingDir) =>
-        File.WriteAllText(Path.Combine(lakeRoot, LandingCopyMarker), Path.GetFullPath(landingDir) + "\n");
+        File.WriteAllText(LandingCopyMarkerIn(lakeRoot), Path.GetFullPath(landingDir) + "\n");
+
+    private static string LandingCopyMarkerIn(string lakeRoot) => Path.Combine(lakeRoot, LandingCopyMarker);
 
     /// <summary>The landing folder whose copy into the lake at <paramref name="lakeRoot"/> did not finish, or null.</summary>
     public static string? IncompleteLandingCopy(string lakeRoot)
     {
-        var path = Path.Combine(lakeRoot, LandingCopyMarker);
+        var path = LandingCopyMarkerIn(lakeRoot);
         return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
     }
 
@@ -136,7 +138,7 @@ public sealed class LocalPipeline : IDisposable
             await Lake.Store.PutAsync(key, s, "application/json", ct);
             keys.Add(key);
         }
-        File.Delete(Path.Combine(Lake.Root, LandingCopyMarker));
+        File.Delete(LandingCopyMarkerIn(Lake.Root));
         return keys.OrderBy(k => LandingSource.ForKey(k)!.Kind).ThenBy(k => k, StringComparer.Ordinal).ToList();
     }
 
