@@ -9,7 +9,12 @@
 set -u
 cd "$(dirname "$0")/.."
 fast=0
-[ "${1:-}" = "--fast" ] && fast=1
+case "${1:-}" in
+  "") ;;
+  --fast) fast=1 ;;
+  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "scripts/test.sh: unknown argument '$1' (expected nothing or --fast; --help explains)" >&2; exit 2 ;;
+esac
 
 projects=(test/Stedi.Lakehouse.UnitTests test/Stedi.Lakehouse.Local.Tests test/Stedi.Lakehouse.Tests test/Stedi.Cases.Tests test/Stedi.Lakehouse.Aws.Tests test/Stedi.Functions.Tests test/Stedi.Cli.Tests)
 [ $fast -eq 0 ] && projects+=(test/Stedi.Cdk.Tests)

@@ -30,7 +30,7 @@ app.Configure(c =>
         .WithExample("watch").WithExample("watch", "--once", "--lake", "lake");
     c.AddCommand<ReportCommand>("report")
         .WithDescription("Reconcile a lake: per landing object, rows read = accepted + filtered (by rule) + quarantined. " +
-                         "Exits 1 when an object does not balance. --html writes a page with the flow of rows and charts.")
+                         "Exits 1 when an object does not balance or an interrupted run left work to do. --html writes a page with the flow of rows and charts.")
         .WithExample("report").WithExample("report", "--format", "csv").WithExample("report", "--html", "report.html");
     CliExtensions.Configure(c);
 });
@@ -84,9 +84,14 @@ int ExitCodeOf(Exception e)
             Stderr.Error(message);
             return ExitCodes.Usage;
         case CommandAppException app:
-            if (app.Pretty is { } pretty) Stderr.Console.Write(pretty);
-            else Stderr.Error(app.Message);
-            Stderr.Console.MarkupLine($"[grey]{MissingValues.HelpHint(args.Length > 0 ? args[0] : null)}[/]");
+            // One line, the hint at its end, as for a mistyped option; the parser's drawn errors keep their drawing.
+            var hint = MissingValues.HelpHint(args.Length > 0 ? args[0] : null);
+            if (app.Pretty is { } pretty)
+            {
+                Stderr.Console.Write(pretty);
+                Stderr.Console.MarkupLine($"[grey]{hint}[/]");
+            }
+            else Stderr.Error($"{app.Message.TrimEnd()}; {hint}");
             return ExitCodes.Usage;
         case UsageException or LakeProfileMismatchException:
             Stderr.Error(e.Message);

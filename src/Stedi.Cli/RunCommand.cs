@@ -100,10 +100,10 @@ public sealed class RunCommand : AsyncCommand<RunSettings>
         if (!s.Keep)
         {
             if (LakeFolder.UnrestorableLandingFiles(s.Lake, s.Landing) is { Count: > 0 } kept)
-                throw new UsageException($"lake {s.Lake} holds {kept.Count} landing file(s) that {s.Landing} does not hold as they are " +
+                throw new UsageException($"lake {ShownPath.Of(s.Lake)} holds {kept.Count} landing file(s) that {s.Landing} does not hold as they are " +
                                          $"({string.Join(", ", kept.Take(3))}{(kept.Count > 3 ? ", …" : "")}): files dropped in for `stedi watch`, changed since, " +
                                          "or copied from another landing folder; `run` replaces the lake and would delete them. Pass --keep to add the landing " +
-                                         $"folder to this lake, or another --lake; or move the files out (or delete {s.Lake}) yourself");
+                                         $"folder to this lake, or another --lake; or move the files out (or delete {ShownPath.Of(s.Lake)}) yourself");
             LakeFolder.Reset(s.Lake);
             // From here until its landing folder is copied in, the lake is not what any command could reconcile.
             LocalPipeline.MarkLandingCopyStarted(s.Lake, s.Landing);
@@ -296,9 +296,9 @@ internal static class LakeFolder
         {
             var bucket = Path.Combine(lake, LocalLake.BucketName);
             var files = LakeLandingFiles(lake).Count;
-            throw new UsageException($"lake {lake} holds landing files that `stedi watch` or `stedi invoke` processed ({files} landing file(s) in all under " +
+            throw new UsageException($"lake {ShownPath.Of(lake)} holds landing files that `stedi watch` or `stedi invoke` processed ({files} landing file(s) in all under " +
                                      $"{Path.Combine(bucket, "<source>", "landing")}): `run` replaces the lake and would delete them. Pass another --lake, " +
-                                     $"or --keep to add the landing folder to this lake; or move the files out and delete {lake} yourself");
+                                     $"or --keep to add the landing folder to this lake; or move the files out and delete {ShownPath.Of(lake)} yourself");
         }
         return entries;
     }

@@ -63,14 +63,14 @@ public sealed class ServeWithAwsCliTests
     {
         var noBucket = Stedi.Run("query", "--endpoint", "http://127.0.0.1:1", "SELECT 1");
         Assert.Equal(2, noBucket.ExitCode);
-        Assert.StartsWith("error: --endpoint needs --bucket NAME, the lake bucket (stedi emulate --serve prints both)\n", noBucket.Stderr);
+        Assert.StartsWith("error: --endpoint needs --bucket NAME, the lake bucket (stedi emulate --serve prints both); stedi query --help lists its options\n", noBucket.Stderr);
         var nothing = Stedi.Run("query", "--endpoint", "http://127.0.0.1:1", "--bucket", "lake", "SELECT count(*) FROM customer_trusted");
         Assert.Equal(2, nothing.ExitCode);
         Assert.Equal("error: nothing answers at http://127.0.0.1:1 (Connection refused): start an emulated deployment with stedi emulate --serve, " +
                      "which prints its endpoint and bucket\n", nothing.Stderr);
         var serveMissing = Stedi.Run("emulate", "--serve", "--landing", "no/such/folder");
         Assert.Equal(2, serveMissing.ExitCode);
-        Assert.StartsWith("error: landing folder not found: no/such/folder (run from the repository root, or pass --landing)\n", serveMissing.Stderr);
+        Assert.StartsWith("error: landing folder not found: no/such/folder (run from the repository root, or pass --landing); stedi emulate --help lists its options\n", serveMissing.Stderr);
     }
 
     [Fact]
